@@ -1,0 +1,2 @@
+DROP TABLE todos;
+DROP TABLE users;

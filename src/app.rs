@@ -1,0 +1,158 @@
+//! Builds the application from its settings and serves it until told to stop.
+
+use std::{net::SocketAddr, path::Path};
+
+use anyhow::Context;
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+use crate::{
+    auth::{Auth, Passwords, Tokens, tokens::MIN_SECRET_LEN},
+    config::Settings,
+    db::DbPool,
+    graphql::{self, AppState},
+    http::{self, HttpState},
+};
+
+/// A running server.
+pub struct Server {
+    /// The address it listens on (useful with port 0).
+    pub addr: SocketAddr,
+    db: DbPool,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+/// Connects to the database, applies migrations, binds `listen_addr` and serves in a
+/// background task.
+pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
+    let db = DbPool::connect(
+        &settings.database_url,
+        settings.database_pool_size,
+        settings.database_timeout,
+    )
+    .await
+    .context("connecting to the database")?;
+    let secret = jwt_secret(&settings)?;
+    let tokens = Tokens::new(
+        &secret,
+        &settings.jwt_issuer,
+        &settings.jwt_audience,
+        settings.access_token_ttl,
+    )?;
+    let auth = Auth {
+        tokens: tokens.clone(),
+        passwords: Passwords::new().await?,
+    };
+    let schema = graphql::build(AppState {
+        db: db.clone(),
+        auth,
+    });
+    let router = http::router(HttpState {
+        schema,
+        db: db.clone(),
+        tokens,
+    });
+    let listener = TcpListener::bind(settings.listen_addr)
+        .await
+        .with_context(|| format!("binding {}", settings.listen_addr))?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, backend = db.backend(), "serving; GraphiQL at http://{addr}/graphql");
+    Ok(Server {
+        addr,
+        db,
+        stop,
+        task,
+    })
+}
+
+impl Server {
+    /// Stops accepting connections, lets in-flight requests finish, then closes the pool.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        let served = self.task.await.context("the server task")?;
+        self.db.close();
+        served.context("serving")
+    }
+}
+
+/// Applies pending migrations and returns.
+pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let db = DbPool::connect(
+        &settings.database_url,
+        settings.database_pool_size,
+        settings.database_timeout,
+    )
+    .await?;
+    db.close();
+    Ok(())
+}
+
+/// The configured secret, or one generated once into `DATA_DIR` and reused after.
+fn jwt_secret(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    if let Some(secret) = &settings.jwt_secret {
+        if secret.len() < MIN_SECRET_LEN {
+            anyhow::bail!("JWT_SECRET must be at least {MIN_SECRET_LEN} bytes");
+        }
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let path = settings.data_dir.join("jwt-secret");
+    let secret = read_or_create_secret(&path)?;
+    tracing::warn!(
+        path = %path.display(),
+        "JWT_SECRET is not set: using a generated secret; set JWT_SECRET in production \
+         (every replica needs the same one)"
+    );
+    Ok(secret)
+}
+
+fn read_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let secret = existing.trim().as_bytes().to_vec();
+        if secret.len() < MIN_SECRET_LEN {
+            anyhow::bail!("{} holds a secret shorter than {MIN_SECRET_LEN} bytes", path.display());
+        }
+        return Ok(secret);
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut bytes = [0_u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(secret.as_bytes())?;
+    Ok(secret.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_generated_secret_is_private_and_reused() -> anyhow::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("sub/jwt-secret");
+        let first = read_or_create_secret(&path)?;
+        assert_eq!(first.len(), 64);
+        assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+        assert_eq!(read_or_create_secret(&path)?, first);
+        Ok(())
+    }
+}

@@ -1,0 +1,99 @@
+//! Password hashing with argon2id (OWASP parameters: 19 MiB, 2 passes, 1 lane).
+//!
+//! argon2 is deliberately slow, so every hash and check runs on tokio's blocking pool, never
+//! on the async workers.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
+    password_hash::{SaltString, rand_core::OsRng},
+};
+
+use crate::error::AppError;
+
+/// Hashes and checks passwords.
+#[derive(Clone)]
+pub struct Passwords {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    argon2: Argon2<'static>,
+    /// A hash of a random password, checked when the email is unknown so that login takes
+    /// the same time whether or not the account exists.
+    dummy_hash: String,
+}
+
+impl Passwords {
+    /// Builds the hasher with the OWASP parameters, and its dummy hash (one slow hash, done
+    /// at start so the first unknown-email login is not faster than the rest).
+    pub async fn new() -> anyhow::Result<Self> {
+        tokio::task::spawn_blocking(|| {
+            let params = Params::new(19 * 1024, 2, 1, None)
+                .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+            let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+            let dummy_hash = hash_with(&argon2, &uuid::Uuid::new_v4().to_string())?;
+            Ok(Self {
+                inner: Arc::new(Inner { argon2, dummy_hash }),
+            })
+        })
+        .await
+        .context("building the password hasher")?
+    }
+
+    /// A PHC string of `password`, with a fresh salt.
+    pub async fn hash(&self, password: &str) -> Result<String, AppError> {
+        let inner = Arc::clone(&self.inner);
+        let password = password.to_owned();
+        let hash = tokio::task::spawn_blocking(move || hash_with(&inner.argon2, &password))
+            .await
+            .context("password hashing task")??;
+        Ok(hash)
+    }
+
+    /// Whether `password` matches `hash`; with no hash, checks against the dummy one and
+    /// answers `false`, taking the same time.
+    pub async fn verify(&self, password: &str, hash: Option<String>) -> Result<bool, AppError> {
+        let inner = Arc::clone(&self.inner);
+        let password = password.to_owned();
+        let valid = tokio::task::spawn_blocking(move || {
+            let known = hash.is_some();
+            let hash = hash.unwrap_or_else(|| inner.dummy_hash.clone());
+            let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+            let matches = inner
+                .argon2
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok();
+            Ok::<_, anyhow::Error>(known && matches)
+        })
+        .await
+        .context("password check task")??;
+        Ok(valid)
+    }
+}
+
+fn hash_with(argon2: &Argon2<'_>, password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    let hash = argon2
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+    Ok(hash.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_are_argon2id_and_check_only_their_password() -> anyhow::Result<()> {
+        let passwords = Passwords::new().await?;
+        let hash = passwords.hash("correct horse").await?;
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(passwords.verify("correct horse", Some(hash.clone())).await?);
+        assert!(!passwords.verify("correct horsf", Some(hash)).await?);
+        assert!(!passwords.verify("anything", None).await?);
+        Ok(())
+    }
+}

@@ -1,0 +1,281 @@
+//! The connection pool over PostgreSQL or SQLite: connect, migrate, check out.
+//!
+//! This is the only module that knows there are two backends. Store functions take a
+//! [`DbConn`] and write each query once inside [`with_conn!`], which expands the body for
+//! both connection types, so every query is type-checked against both databases.
+
+use std::{
+    path::PathBuf,
+    sync::Arc,
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+use diesel::{Connection, SqliteConnection, connection::SimpleConnection};
+use diesel_async::{
+    AsyncPgConnection, RunQueryDsl,
+    async_connection_wrapper::AsyncConnectionWrapper,
+    pooled_connection::{
+        AsyncDieselConnectionManager, ManagerConfig,
+        deadpool::{Object, Pool},
+    },
+    sync_connection_wrapper::SyncConnectionWrapper,
+};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::{FutureExt, future::BoxFuture};
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// SQLite, wrapped so diesel-async can run it on the blocking pool.
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// A pool of connections to one of the two backends.
+#[derive(Clone)]
+pub enum DbPool {
+    /// PostgreSQL through tokio-postgres.
+    Postgres(Pool<AsyncPgConnection>),
+    /// The embedded SQLite file.
+    Sqlite(Pool<SqliteConn>),
+}
+
+/// A connection checked out of a [`DbPool`]; it goes back when dropped.
+pub enum DbConn {
+    /// PostgreSQL.
+    Postgres(Object<AsyncPgConnection>),
+    /// SQLite.
+    Sqlite(Object<SqliteConn>),
+}
+
+/// Runs one query body on whichever backend `$conn` holds; `$c` is the concrete connection.
+macro_rules! with_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Postgres($c) => {
+                let $c: &mut ::diesel_async::AsyncPgConnection = &mut *$c;
+                $body
+            }
+            $crate::db::DbConn::Sqlite($c) => {
+                let $c: &mut $crate::db::SqliteConn = &mut *$c;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_conn;
+
+/// Which database a URL names, and how to reach it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+fn parse_url(url: &str) -> anyhow::Result<Target> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Target::Postgres(url.to_owned()));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .context("DATABASE_URL must start with sqlite:// or postgres://")?;
+    if path.is_empty() {
+        bail!("DATABASE_URL names no SQLite file");
+    }
+    Ok(Target::Sqlite(PathBuf::from(path)))
+}
+
+impl DbPool {
+    /// Connects to `url` with at most `size` connections (a default per backend when
+    /// `None`), waiting at most `timeout` for a connection, and applies the embedded
+    /// migrations of that backend that have not run yet.
+    pub async fn connect(url: &str, size: Option<usize>, timeout: Duration) -> anyhow::Result<Self> {
+        let pool = match parse_url(url)? {
+            Target::Postgres(url) => {
+                let mut config = ManagerConfig::default();
+                config.custom_setup = Box::new(establish_pg);
+                let manager =
+                    AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+                let pool = Pool::builder(manager)
+                    .max_size(size.unwrap_or(16))
+                    .wait_timeout(Some(timeout))
+                    .create_timeout(Some(timeout))
+                    .recycle_timeout(Some(timeout))
+                    .runtime(deadpool::Runtime::Tokio1)
+                    .build()
+                    .context("building the PostgreSQL pool")?;
+                let conn = Object::take(pool.get().await.context("connecting to PostgreSQL")?);
+                tokio::task::spawn_blocking(move || {
+                    let mut wrapper = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
+                    run_migrations(&mut wrapper, PG_MIGRATIONS)
+                })
+                .await??;
+                Self::Postgres(pool)
+            }
+            Target::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                }
+                let path = path.to_str().context("the SQLite path is not UTF-8")?.to_owned();
+                let mut config = ManagerConfig::default();
+                config.custom_setup = Box::new(establish_sqlite);
+                let manager =
+                    AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path.clone(), config);
+                let pool = Pool::builder(manager)
+                    .max_size(size.unwrap_or(8))
+                    .wait_timeout(Some(timeout))
+                    .create_timeout(Some(timeout))
+                    .recycle_timeout(Some(timeout))
+                    .runtime(deadpool::Runtime::Tokio1)
+                    .build()
+                    .context("building the SQLite pool")?;
+                tokio::task::spawn_blocking(move || {
+                    let mut conn = open_sqlite(&path).context("opening SQLite")?;
+                    run_migrations(&mut conn, SQLITE_MIGRATIONS)
+                })
+                .await??;
+                Self::Sqlite(pool)
+            }
+        };
+        Ok(pool)
+    }
+
+    /// Checks out a connection, waiting at most the configured timeout.
+    pub async fn get(&self) -> Result<DbConn, crate::error::AppError> {
+        Ok(match self {
+            Self::Postgres(pool) => DbConn::Postgres(pool.get().await?),
+            Self::Sqlite(pool) => DbConn::Sqlite(pool.get().await?),
+        })
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        let Ok(mut conn) = self.get().await else {
+            return false;
+        };
+        with_conn!(&mut conn, |c| diesel::sql_query("SELECT 1").execute(c).await).is_ok()
+    }
+
+    /// Stops handing out connections and closes the idle ones.
+    pub fn close(&self) {
+        match self {
+            Self::Postgres(pool) => pool.close(),
+            Self::Sqlite(pool) => pool.close(),
+        }
+    }
+
+    /// The backend's name, for logs.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Postgres(_) => "postgres",
+            Self::Sqlite(_) => "sqlite",
+        }
+    }
+}
+
+fn run_migrations<C>(conn: &mut C, migrations: EmbeddedMigrations) -> anyhow::Result<()>
+where
+    C: MigrationHarness<<C as Connection>::Backend> + Connection,
+{
+    let applied = conn
+        .run_pending_migrations(migrations)
+        .map_err(|e| anyhow::anyhow!("running migrations: {e}"))?;
+    for version in applied {
+        tracing::info!(%version, "applied migration");
+    }
+    Ok(())
+}
+
+fn open_sqlite(path: &str) -> diesel::ConnectionResult<SqliteConnection> {
+    let mut conn = SqliteConnection::establish(path)?;
+    // SQLite forgets PRAGMAs between connections, so every new one needs them.
+    conn.batch_execute(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+    )
+    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
+
+fn establish_sqlite(path: &str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
+    let path = path.to_owned();
+    async move {
+        tokio::task::spawn_blocking(move || {
+            open_sqlite(&path).map(SyncConnectionWrapper::new)
+        })
+        .await
+        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?
+    }
+    .boxed()
+}
+
+fn establish_pg(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgConnection>> {
+    async move {
+        let (config, tls) = pg_config(url).map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+        let bad = |e: tokio_postgres::Error| diesel::ConnectionError::BadConnection(e.to_string());
+        if tls {
+            let (client, conn) = config.connect(rustls_connector()).await.map_err(bad)?;
+            AsyncPgConnection::try_from_client_and_connection(client, conn).await
+        } else {
+            let (client, conn) = config.connect(tokio_postgres::NoTls).await.map_err(bad)?;
+            AsyncPgConnection::try_from_client_and_connection(client, conn).await
+        }
+    }
+    .boxed()
+}
+
+/// Parses a PostgreSQL URL. `sslmode=verify-full` and `verify-ca` (which tokio-postgres does
+/// not know) are read as `require`; with rustls, `require` verifies the certificate anyway.
+fn pg_config(url: &str) -> anyhow::Result<(tokio_postgres::Config, bool)> {
+    let normalized = url
+        .replace("sslmode=verify-full", "sslmode=require")
+        .replace("sslmode=verify-ca", "sslmode=require");
+    let config: tokio_postgres::Config = normalized.parse().context("parsing DATABASE_URL")?;
+    let tls = config.get_ssl_mode() != tokio_postgres::config::SslMode::Disable;
+    Ok((config, tls))
+}
+
+fn rustls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
+    static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
+            .unwrap_or_else(|_| {
+                rustls::ClientConfig::builder()
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth()
+            });
+        Arc::new(config)
+    });
+    tokio_postgres_rustls::MakeRustlsConnect::new((**config).clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_their_backend() {
+        assert_eq!(
+            parse_url("sqlite://data/todo.db").ok(),
+            Some(Target::Sqlite("data/todo.db".into()))
+        );
+        assert!(matches!(parse_url("postgres://u@h/db"), Ok(Target::Postgres(_))));
+        assert!(parse_url("mysql://x").is_err());
+        assert!(parse_url("sqlite://").is_err());
+    }
+
+    #[test]
+    fn verify_full_means_tls() {
+        let (_, tls) = pg_config("postgres://u@h/db?sslmode=verify-full").unwrap_or_else(|e| panic!("{e}"));
+        assert!(tls);
+        let (_, tls) = pg_config("postgres://u@h/db?sslmode=disable").unwrap_or_else(|e| panic!("{e}"));
+        assert!(!tls);
+    }
+}

@@ -1,0 +1,227 @@
+//! The one error type, and the one place that turns errors into the contract's codes.
+//!
+//! Resolvers return `Result<T, AppError>`; async-graphql keeps the `AppError` as the
+//! error's source, and [`shape_response`] reads it after execution to set
+//! `extensions.code`. Anything it does not recognise is masked as `INTERNAL_SERVER_ERROR`
+//! with the request id, and only the log sees the detail.
+
+use async_graphql::{ErrorExtensionValues, Response, ServerError};
+
+/// Why an `UNAUTHENTICATED` error happened, for clients that react to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No viewer where one is needed.
+    Missing,
+    /// The token's `exp` has passed.
+    TokenExpired,
+    /// Malformed, badly signed, wrong algorithm, audience, issuer, or not yet valid.
+    TokenInvalid,
+}
+
+impl AuthFailure {
+    fn reason(self) -> Option<&'static str> {
+        match self {
+            Self::Missing => None,
+            Self::TokenExpired => Some("TOKEN_EXPIRED"),
+            Self::TokenInvalid => Some("TOKEN_INVALID"),
+        }
+    }
+}
+
+/// Every refusal the API can give, one variant per contract code.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// `UNAUTHENTICATED`
+    #[error("{}", unauthenticated_message(*.0))]
+    Unauthenticated(AuthFailure),
+    /// `INVALID_CREDENTIALS`
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// `EMAIL_TAKEN`
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    /// `BAD_USER_INPUT`, naming the argument path that broke a rule.
+    #[error("{message}")]
+    BadUserInput {
+        /// The argument path, as `input.title` or `first`.
+        field: String,
+        /// What is wrong, for people.
+        message: String,
+    },
+    /// `NOT_FOUND`: does not exist or is not the viewer's; the two are indistinguishable.
+    #[error("todo not found")]
+    NotFound,
+    /// `CONFLICT`: `expectedVersion` differs from the stored version.
+    #[error("the todo was changed since version {expected}; it is now at version {current}")]
+    Conflict {
+        /// What the client expected.
+        expected: i32,
+        /// What is stored.
+        current: i32,
+    },
+    /// `INTERNAL_SERVER_ERROR`: logged in full, shown masked.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+fn unauthenticated_message(failure: AuthFailure) -> &'static str {
+    match failure {
+        AuthFailure::Missing => "authentication required: send an Authorization: Bearer token",
+        AuthFailure::TokenExpired => "the access token has expired",
+        AuthFailure::TokenInvalid => "the access token is invalid",
+    }
+}
+
+impl AppError {
+    /// A `BAD_USER_INPUT` error for `field`.
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The contract's code for this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::InvalidCredentials => "INVALID_CREDENTIALS",
+            Self::EmailTaken => "EMAIL_TAKEN",
+            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// This error as a GraphQL error with its extensions, for responses built outside
+    /// execution (the HTTP layer's 401, for one).
+    pub fn to_server_error(&self, request_id: &str) -> ServerError {
+        let mut error = ServerError::new(self.to_string(), None);
+        shape_app_error(&mut error, self, request_id);
+        error
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(error: diesel::result::Error) -> Self {
+        Self::Internal(error.into())
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        Self::Internal(anyhow::anyhow!("database pool: {error}"))
+    }
+}
+
+/// The fixed message of a masked error.
+pub const INTERNAL_MESSAGE: &str = "internal server error";
+
+fn shape_app_error(error: &mut ServerError, app: &AppError, request_id: &str) {
+    let ext = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
+    ext.set("code", app.code());
+    match app {
+        AppError::Unauthenticated(failure) => {
+            if let Some(reason) = failure.reason() {
+                ext.set("reason", reason);
+            }
+        }
+        AppError::BadUserInput { field, .. } => ext.set("field", field.as_str()),
+        AppError::Conflict { current, .. } => ext.set("currentVersion", *current),
+        AppError::Internal(detail) => {
+            tracing::error!(request_id, error = ?detail, "internal error");
+            error.message = INTERNAL_MESSAGE.to_owned();
+            error.locations.clear();
+            ext.set("requestId", request_id);
+        }
+        _ => {}
+    }
+}
+
+/// Gives every error of `response` its contract code, masking what is not ours.
+///
+/// Errors without an `AppError` source come from async-graphql itself: parse, validation and
+/// argument-coercion failures, all caused by the request, so they are `BAD_USER_INPUT`.
+/// An error with some other source is unexpected and is masked.
+pub fn shape_response(response: &mut Response, request_id: &str) {
+    for error in &mut response.errors {
+        shape_error(error, request_id);
+    }
+}
+
+fn shape_error(error: &mut ServerError, request_id: &str) {
+    let app = error
+        .source
+        .clone()
+        .map(|source| source.downcast::<AppError>());
+    match app {
+        Some(Ok(app)) => shape_app_error(error, &app, request_id),
+        Some(Err(_)) => {
+            let masked = AppError::Internal(anyhow::anyhow!("{}", error.message));
+            shape_app_error(error, &masked, request_id);
+        }
+        None => {
+            let ext = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
+            if ext.get("code").is_none() {
+                ext.set("code", "BAD_USER_INPUT");
+            }
+        }
+    }
+}
+
+/// A JSON `errors` body with one error, for refusals made before GraphQL runs.
+pub fn error_body(error: ServerError) -> serde_json::Value {
+    serde_json::json!({ "errors": [error] })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+
+    struct Query;
+
+    #[Object]
+    impl Query {
+        async fn conflict(&self) -> Result<i32, AppError> {
+            Err(AppError::Conflict {
+                expected: 1,
+                current: 3,
+            })
+        }
+        async fn broken(&self) -> Result<i32, AppError> {
+            Err(anyhow::anyhow!("SELECT secret FROM users").into())
+        }
+    }
+
+    async fn run(query: &str) -> serde_json::Value {
+        let schema = Schema::new(Query, EmptyMutation, EmptySubscription);
+        let mut response = schema.execute(query).await;
+        shape_response(&mut response, "req-1");
+        serde_json::to_value(&response).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn app_errors_get_their_code_and_extras() {
+        let body = run("{ conflict }").await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "CONFLICT");
+        assert_eq!(body["errors"][0]["extensions"]["currentVersion"], 3);
+    }
+
+    #[tokio::test]
+    async fn internal_errors_are_masked_with_the_request_id() {
+        let body = run("{ broken }").await;
+        let error = &body["errors"][0];
+        assert_eq!(error["message"], INTERNAL_MESSAGE);
+        assert_eq!(error["extensions"]["code"], "INTERNAL_SERVER_ERROR");
+        assert_eq!(error["extensions"]["requestId"], "req-1");
+        assert!(!body.to_string().contains("SELECT"));
+    }
+
+    #[tokio::test]
+    async fn engine_errors_are_bad_user_input() {
+        let body = run("{ nope }").await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    }
+}

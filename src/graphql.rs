@@ -1,0 +1,76 @@
+//! The GraphQL schema: roots merged from one file per domain, and the context helpers
+//! every resolver uses to learn who is asking and to reach the database.
+
+mod auth;
+mod ids;
+mod node;
+mod paging;
+mod scalars;
+mod todos;
+mod users;
+
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+
+use crate::{auth::Viewer, db::DbConn, error::AppError, error::AuthFailure};
+
+pub use scalars::DateTime;
+
+/// The schema type served at `/graphql`.
+pub type TodoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// Every query, merged from the domains.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(users::UserQuery, node::NodeQuery, todos::TodoQuery);
+
+/// Every mutation, merged from the domains.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(auth::AuthMutation, todos::TodoMutation);
+
+/// What resolvers share: the pool and the auth services.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub db: crate::db::DbPool,
+    /// Tokens and passwords.
+    pub auth: crate::auth::Auth,
+}
+
+/// Builds the schema over `state`.
+pub fn build(state: AppState) -> TodoSchema {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .data(state)
+        .finish()
+}
+
+/// The schema's SDL, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+        .finish()
+        .sdl()
+}
+
+/// What resolvers ask of their context.
+pub(crate) trait ContextExt {
+    /// The authenticated viewer, or `UNAUTHENTICATED`.
+    fn viewer(&self) -> Result<&Viewer, AppError>;
+    /// The shared state.
+    fn state(&self) -> Result<&AppState, AppError>;
+    /// A pooled database connection.
+    async fn conn(&self) -> Result<DbConn, AppError>;
+}
+
+impl ContextExt for Context<'_> {
+    fn viewer(&self) -> Result<&Viewer, AppError> {
+        self.data_opt::<Viewer>()
+            .ok_or(AppError::Unauthenticated(AuthFailure::Missing))
+    }
+
+    fn state(&self) -> Result<&AppState, AppError> {
+        self.data::<AppState>()
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("schema built without state: {}", e.message)))
+    }
+
+    async fn conn(&self) -> Result<DbConn, AppError> {
+        self.state()?.db.get().await
+    }
+}

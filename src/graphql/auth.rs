@@ -1,0 +1,169 @@
+//! `signup` and `login`, and the rules their inputs must follow.
+
+use async_graphql::{Context, InputObject, Object};
+use unicode_normalization::UnicodeNormalization as _;
+
+use super::{ContextExt, DateTime, users::User};
+use crate::{
+    auth::{SignedIn, Signup},
+    error::AppError,
+};
+
+const PASSWORD_MIN: usize = 8;
+const PASSWORD_MAX: usize = 128;
+const DISPLAY_NAME_MAX: usize = 100;
+const EMAIL_MAX: usize = 254;
+
+/// New account details.
+#[derive(InputObject)]
+pub struct SignupInput {
+    /// Trimmed and lower-cased; must be a valid address. Unique regardless of case.
+    email: String,
+    /// 8 to 128 characters, never truncated; Unicode is NFKC-normalised first.
+    password: String,
+    /// At most 100 characters; blank means none.
+    display_name: Option<String>,
+}
+
+/// Sign-in details.
+#[derive(InputObject)]
+pub struct LoginInput {
+    /// The account's email, in any case.
+    email: String,
+    /// The password.
+    password: String,
+}
+
+/// A signed-in session: an access token for the `Authorization: Bearer` header.
+pub struct AuthPayload {
+    token: String,
+    expires_at: DateTime,
+    user: User,
+}
+
+/// What signup and login return.
+#[Object]
+impl AuthPayload {
+    /// The JWT to send as `Authorization: Bearer <accessToken>`.
+    async fn access_token(&self) -> &str {
+        &self.token
+    }
+    /// Always `Bearer`.
+    async fn token_type(&self) -> &str {
+        "Bearer"
+    }
+    /// When the access token stops working; log in again after it.
+    async fn expires_at(&self) -> DateTime {
+        self.expires_at
+    }
+    /// The signed-in user.
+    async fn user(&self) -> &User {
+        &self.user
+    }
+}
+
+/// Account mutations.
+#[derive(Default)]
+pub struct AuthMutation;
+
+#[Object]
+impl AuthMutation {
+    /// Creates an account and signs it in. `EMAIL_TAKEN` if the email exists (in any case);
+    /// `BAD_USER_INPUT` naming the field for a rule broken.
+    async fn signup(&self, ctx: &Context<'_>, input: SignupInput) -> Result<AuthPayload, AppError> {
+        let email = normalize_email(&input.email, "input.email")?;
+        let password = check_password(&input.password, "input.password")?;
+        let display_name = input
+            .display_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|name| !name.is_empty());
+        if display_name.is_some_and(|name| name.chars().count() > DISPLAY_NAME_MAX) {
+            return Err(AppError::bad_input(
+                "input.displayName",
+                format!("displayName must be at most {DISPLAY_NAME_MAX} characters"),
+            ));
+        }
+        let state = ctx.state()?;
+        let mut conn = ctx.conn().await?;
+        let signup = Signup {
+            email: &email,
+            password: &password,
+            display_name,
+        };
+        let signed_in = state.auth.signup(&mut conn, signup).await?;
+        payload(ctx, signed_in)
+    }
+
+    /// Signs in. An unknown email and a wrong password get the same `INVALID_CREDENTIALS`,
+    /// in about the same time.
+    async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload, AppError> {
+        let email = input.email.trim().to_lowercase();
+        let password: String = input.password.nfkc().collect();
+        let state = ctx.state()?;
+        let mut conn = ctx.conn().await?;
+        let signed_in = state.auth.login(&mut conn, &email, &password).await?;
+        payload(ctx, signed_in)
+    }
+}
+
+fn payload(ctx: &Context<'_>, signed_in: SignedIn) -> Result<AuthPayload, AppError> {
+    let issued = ctx.state()?.auth.tokens.issue(&signed_in.user_id)?;
+    Ok(AuthPayload {
+        token: issued.token,
+        expires_at: issued.expires_at.into(),
+        user: User::new(signed_in.user, signed_in.user_id),
+    })
+}
+
+/// Trims, lower-cases and checks an email address.
+fn normalize_email(raw: &str, field: &str) -> Result<String, AppError> {
+    let email = raw.trim().to_lowercase();
+    let domain_ok = email
+        .rsplit_once('@')
+        .is_some_and(|(_, domain)| domain.contains('.') && !domain.ends_with('.'));
+    if email.len() > EMAIL_MAX || !domain_ok || !email_address::EmailAddress::is_valid(&email) {
+        return Err(AppError::bad_input(field, "email is not a valid address"));
+    }
+    Ok(email)
+}
+
+/// NFKC-normalises a new password and checks its length in characters.
+fn check_password(raw: &str, field: &str) -> Result<String, AppError> {
+    let password: String = raw.nfkc().collect();
+    let length = password.chars().count();
+    if length < PASSWORD_MIN {
+        return Err(AppError::bad_input(
+            field,
+            format!("password must be at least {PASSWORD_MIN} characters"),
+        ));
+    }
+    if length > PASSWORD_MAX {
+        return Err(AppError::bad_input(
+            field,
+            format!("password must be at most {PASSWORD_MAX} characters"),
+        ));
+    }
+    Ok(password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_trimmed_lowercased_and_checked() {
+        assert_eq!(normalize_email("  Ann@Example.COM ", "e").ok().as_deref(), Some("ann@example.com"));
+        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com"] {
+            assert!(normalize_email(bad, "e").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn password_length_counts_characters() {
+        assert!(check_password("ééééééé", "p").is_err());
+        assert!(check_password("éééééééé", "p").is_ok());
+        assert!(check_password(&"x".repeat(128), "p").is_ok());
+        assert!(check_password(&"x".repeat(129), "p").is_err());
+    }
+}

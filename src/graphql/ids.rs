@@ -1,0 +1,67 @@
+//! Opaque global ids: `base64url("Kind:uuid")`. They name a kind for `node`, and reveal no
+//! row number or count.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+
+use crate::error::AppError;
+
+/// The kinds of object a global id can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A `User`.
+    User,
+    /// A `Todo`.
+    Todo,
+}
+
+impl Kind {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::User => "User",
+            Self::Todo => "Todo",
+        }
+    }
+}
+
+/// The global id of a row.
+pub fn encode(kind: Kind, raw: &str) -> async_graphql::ID {
+    async_graphql::ID(URL_SAFE_NO_PAD.encode(format!("{}:{raw}", kind.prefix())))
+}
+
+/// The kind and row id a global id names; `BAD_USER_INPUT` on `field` when it is not one.
+pub fn decode(id: &str, field: &str) -> Result<(Kind, String), AppError> {
+    let bad = || AppError::bad_input(field, "not a valid id");
+    let bytes = URL_SAFE_NO_PAD.decode(id).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (prefix, raw) = text.split_once(':').ok_or_else(bad)?;
+    let kind = [Kind::User, Kind::Todo]
+        .into_iter()
+        .find(|k| k.prefix() == prefix)
+        .ok_or_else(bad)?;
+    let uuid = uuid::Uuid::parse_str(raw).map_err(|_| bad())?;
+    Ok((kind, uuid.hyphenated().to_string()))
+}
+
+/// The row id of a todo's global id: `None` when the id is well formed but names another
+/// kind, which callers treat as "not found".
+pub fn decode_todo(id: &str, field: &str) -> Result<Option<String>, AppError> {
+    let (kind, raw) = decode(id, field)?;
+    Ok((kind == Kind::Todo).then_some(raw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_refusals() {
+        let raw = uuid::Uuid::new_v4().to_string();
+        let id = encode(Kind::Todo, &raw);
+        assert!(!id.contains(&raw));
+        assert_eq!(decode(&id, "id").ok(), Some((Kind::Todo, raw.clone())));
+        assert_eq!(decode_todo(&encode(Kind::User, &raw), "id").ok(), Some(None));
+        for bad in ["", "!!", "VG9kbzox", "Zm9v"] {
+            assert!(matches!(decode(bad, "id"), Err(AppError::BadUserInput { .. })), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! The Relay `Node` interface and the `node` query.
+
+use async_graphql::{Context, ID, Interface, Object};
+
+use super::{ContextExt, ids, todos::Todo, users};
+use crate::{error::AppError, store::todos};
+
+/// An object with an opaque global id.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque global id."))]
+pub enum Node {
+    /// A user.
+    User(users::User),
+    /// A todo.
+    Todo(Todo),
+}
+
+/// The `node` query.
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object of the viewer's by global id; null when it does not exist or is not the
+    /// viewer's.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Node>, AppError> {
+        let viewer = ctx.viewer()?;
+        let (kind, raw) = ids::decode(&id, "id")?;
+        match kind {
+            ids::Kind::Todo => {
+                let mut conn = ctx.conn().await?;
+                let todo = todos::get(&mut conn, viewer.user_id(), &raw).await?;
+                Ok(todo.map(|t| Node::Todo(Todo(t))))
+            }
+            ids::Kind::User if raw == viewer.user_id().as_str() => {
+                let user = users::load_viewer(ctx, viewer.user_id()).await?;
+                Ok(Some(Node::User(user)))
+            }
+            ids::Kind::User => Ok(None),
+        }
+    }
+}

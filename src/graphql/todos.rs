@@ -1,0 +1,257 @@
+//! Todos: the `Todo` type, its queries and its mutations. Every resolver takes the owner
+//! from `ctx.viewer()?`; the store cannot be called without it.
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+
+use super::{ContextExt, DateTime, ids, paging};
+use crate::{
+    error::AppError,
+    store::todos::{self, NewTodo, Priority, TodoChanges},
+};
+
+const TITLE_MAX: usize = 500;
+const NOTES_MAX: usize = 10_000;
+
+/// A todo, seen by its owner.
+pub struct Todo(pub todos::Todo);
+
+/// Something to do.
+#[Object]
+impl Todo {
+    /// Opaque global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(ids::Kind::Todo, &self.0.id)
+    }
+    /// Trimmed, 1 to 500 characters.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// Free text, at most 10,000 characters.
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    /// Whether it is done.
+    async fn completed(&self) -> bool {
+        self.0.completed
+    }
+    /// When it was marked completed; null while open.
+    async fn completed_at(&self) -> Option<DateTime> {
+        self.0.completed_at().map(Into::into)
+    }
+    /// How urgent it is.
+    async fn priority(&self) -> Priority {
+        self.0.priority()
+    }
+    /// When it is due, if ever.
+    async fn due_at(&self) -> Option<DateTime> {
+        self.0.due_at().map(Into::into)
+    }
+    /// When it was created.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at().into()
+    }
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at().into()
+    }
+    /// Starts at 1 and grows by 1 with every change; pass it as `expectedVersion` to
+    /// `updateTodo` to refuse lost updates.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+/// A new todo.
+#[derive(InputObject)]
+pub struct CreateTodoInput {
+    /// Trimmed; 1 to 500 characters.
+    title: String,
+    /// At most 10,000 characters.
+    notes: Option<String>,
+    /// Defaults to NONE.
+    priority: Option<Priority>,
+    /// When it is due.
+    due_at: Option<DateTime>,
+    /// Defaults to false.
+    completed: Option<bool>,
+}
+
+/// A partial update: a field left out is unchanged; an explicit null clears `notes` or
+/// `dueAt`, and is `BAD_USER_INPUT` for `title`, `priority` and `completed`.
+#[derive(InputObject)]
+pub struct UpdateTodoInput {
+    /// Trimmed; 1 to 500 characters.
+    title: MaybeUndefined<String>,
+    /// At most 10,000 characters; null clears.
+    notes: MaybeUndefined<String>,
+    /// New priority.
+    priority: MaybeUndefined<Priority>,
+    /// New due date; null clears.
+    due_at: MaybeUndefined<DateTime>,
+    /// Completing sets `completedAt`; reopening clears it.
+    completed: MaybeUndefined<bool>,
+}
+
+/// Todo queries.
+#[derive(Default)]
+pub struct TodoQuery;
+
+#[Object]
+impl TodoQuery {
+    /// One of the viewer's todos; null when it does not exist or is not the viewer's.
+    async fn todo(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Todo>, AppError> {
+        let viewer = ctx.viewer()?;
+        let Some(raw) = ids::decode_todo(&id, "id")? else {
+            return Ok(None);
+        };
+        let mut conn = ctx.conn().await?;
+        Ok(todos::get(&mut conn, viewer.user_id(), &raw).await?.map(Todo))
+    }
+
+    /// The viewer's todos, a Relay connection with keyset cursors. `first`/`last` default
+    /// to 20 and may not exceed 100; cursors are valid only with the same `filter` and
+    /// `orderBy`.
+    #[expect(clippy::too_many_arguments, reason = "the Relay connection arguments")]
+    async fn todos(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<paging::TodoFilter>,
+        order_by: Option<paging::TodoOrder>,
+    ) -> Result<paging::TodoConnection, AppError> {
+        let viewer = ctx.viewer()?;
+        let args = paging::Args {
+            first,
+            after,
+            last,
+            before,
+            filter,
+            order_by,
+        };
+        let mut conn = ctx.conn().await?;
+        paging::TodoConnection::load(&mut conn, viewer.user_id().clone(), args).await
+    }
+}
+
+/// Todo mutations.
+#[derive(Default)]
+pub struct TodoMutation;
+
+#[Object]
+impl TodoMutation {
+    /// Creates a todo for the viewer.
+    async fn create_todo(&self, ctx: &Context<'_>, input: CreateTodoInput) -> Result<Todo, AppError> {
+        let viewer = ctx.viewer()?;
+        let new = NewTodo {
+            title: check_title(&input.title)?,
+            notes: check_notes(input.notes)?,
+            priority: input.priority.unwrap_or_default(),
+            due_at: input.due_at.map(|d| d.0),
+            completed: input.completed.unwrap_or(false),
+        };
+        let mut conn = ctx.conn().await?;
+        Ok(Todo(todos::create(&mut conn, viewer.user_id(), new).await?))
+    }
+
+    /// Changes the fields given. With `expectedVersion`, a todo changed since is `CONFLICT`
+    /// (with `currentVersion`) and nothing is written. `NOT_FOUND` when the todo does not
+    /// exist or is not the viewer's.
+    async fn update_todo(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateTodoInput,
+        expected_version: Option<i32>,
+    ) -> Result<Todo, AppError> {
+        let viewer = ctx.viewer()?;
+        let changes = TodoChanges {
+            title: required(input.title, "input.title")?
+                .map(|t| check_title(&t))
+                .transpose()?,
+            notes: nullable(input.notes).map(check_notes).transpose()?,
+            priority: required(input.priority, "input.priority")?,
+            due_at: nullable(input.due_at).map(|d| d.map(|d| d.0)),
+            completed: required(input.completed, "input.completed")?,
+        };
+        let raw = ids::decode_todo(&id, "id")?.ok_or(AppError::NotFound)?;
+        let mut conn = ctx.conn().await?;
+        let todo = todos::update(&mut conn, viewer.user_id(), &raw, &changes, expected_version).await?;
+        Ok(Todo(todo))
+    }
+
+    /// Deletes a todo and returns its id. `NOT_FOUND` when it does not exist or is not the
+    /// viewer's.
+    async fn delete_todo(&self, ctx: &Context<'_>, id: ID) -> Result<ID, AppError> {
+        let viewer = ctx.viewer()?;
+        let raw = ids::decode_todo(&id, "id")?.ok_or(AppError::NotFound)?;
+        let mut conn = ctx.conn().await?;
+        if todos::delete(&mut conn, viewer.user_id(), &raw).await? {
+            Ok(ids::encode(ids::Kind::Todo, &raw))
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+
+    /// "Toggle all": marks every todo of the viewer completed (or open); returns how many
+    /// changed.
+    async fn set_all_todos_completed(&self, ctx: &Context<'_>, completed: bool) -> Result<i32, AppError> {
+        let viewer = ctx.viewer()?;
+        let mut conn = ctx.conn().await?;
+        let n = todos::set_all_completed(&mut conn, viewer.user_id(), completed).await?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+
+    /// Deletes the viewer's completed todos; returns how many.
+    async fn clear_completed_todos(&self, ctx: &Context<'_>) -> Result<i32, AppError> {
+        let viewer = ctx.viewer()?;
+        let mut conn = ctx.conn().await?;
+        let n = todos::clear_completed(&mut conn, viewer.user_id()).await?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+}
+
+/// A field that may be left out but not set to null.
+fn required<T>(value: MaybeUndefined<T>, field: &str) -> Result<Option<T>, AppError> {
+    match value {
+        MaybeUndefined::Undefined => Ok(None),
+        MaybeUndefined::Null => Err(AppError::bad_input(field, format!("{field} cannot be null"))),
+        MaybeUndefined::Value(v) => Ok(Some(v)),
+    }
+}
+
+/// A field that may be left out (`None`) or cleared (`Some(None)`).
+fn nullable<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+fn check_title(raw: &str) -> Result<String, AppError> {
+    let title = raw.trim();
+    let length = title.chars().count();
+    if length == 0 {
+        return Err(AppError::bad_input("input.title", "title cannot be empty"));
+    }
+    if length > TITLE_MAX {
+        return Err(AppError::bad_input(
+            "input.title",
+            format!("title must be at most {TITLE_MAX} characters"),
+        ));
+    }
+    Ok(title.to_owned())
+}
+
+fn check_notes(notes: Option<String>) -> Result<Option<String>, AppError> {
+    if notes.as_deref().is_some_and(|n| n.chars().count() > NOTES_MAX) {
+        return Err(AppError::bad_input(
+            "input.notes",
+            format!("notes must be at most {NOTES_MAX} characters"),
+        ));
+    }
+    Ok(notes)
+}

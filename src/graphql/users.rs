@@ -1,0 +1,88 @@
+//! The viewer's account: `me`, `User` and its todo counts.
+
+use async_graphql::{Context, ID, Object, SimpleObject};
+
+use super::{ContextExt, DateTime, ids};
+use crate::{
+    auth::UserId,
+    error::{AppError, AuthFailure},
+    store::{todos, users},
+};
+
+/// An account, only ever shown to its owner.
+pub struct User {
+    row: users::User,
+    owner: UserId,
+}
+
+impl User {
+    /// The account `owner` proved to be theirs.
+    pub fn new(row: users::User, owner: UserId) -> Self {
+        Self { row, owner }
+    }
+}
+
+/// A person with an account.
+#[Object]
+impl User {
+    /// Opaque global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(ids::Kind::User, &self.row.id)
+    }
+    /// Sign-in email, trimmed and lower-cased.
+    async fn email(&self) -> &str {
+        &self.row.email
+    }
+    /// Name to show, if set.
+    async fn display_name(&self) -> Option<&str> {
+        self.row.display_name.as_deref()
+    }
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime {
+        self.row.created_at().into()
+    }
+    /// How many todos the account has: the TodoMVC "items left" figures.
+    async fn todo_counts(&self, ctx: &Context<'_>) -> Result<TodoCounts, AppError> {
+        let mut conn = ctx.conn().await?;
+        let counts = todos::counts(&mut conn, &self.owner).await?;
+        let int = |n: i64| i32::try_from(n).unwrap_or(i32::MAX);
+        Ok(TodoCounts {
+            all: int(counts.active + counts.completed),
+            active: int(counts.active),
+            completed: int(counts.completed),
+        })
+    }
+}
+
+/// Todo counts of the viewer.
+#[derive(SimpleObject)]
+pub struct TodoCounts {
+    /// Every todo.
+    all: i32,
+    /// Todos not completed.
+    active: i32,
+    /// Completed todos.
+    completed: i32,
+}
+
+/// Queries about the viewer.
+#[derive(Default)]
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// The signed-in user. `UNAUTHENTICATED` without a token.
+    async fn me(&self, ctx: &Context<'_>) -> Result<User, AppError> {
+        let viewer = ctx.viewer()?;
+        load_viewer(ctx, viewer.user_id()).await
+    }
+}
+
+/// The viewer's account; `UNAUTHENTICATED` when it no longer exists.
+pub async fn load_viewer(ctx: &Context<'_>, owner: &UserId) -> Result<User, AppError> {
+    let mut conn = ctx.conn().await?;
+    let row = users::find(&mut conn, owner)
+        .await?
+        .ok_or(AppError::Unauthenticated(AuthFailure::TokenInvalid))?;
+    Ok(User::new(row, owner.clone()))
+}

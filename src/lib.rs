@@ -1,0 +1,24 @@
+//! todo-graphql: a GraphQL API for multi-user todos.
+//!
+//! People sign up and log in with email and password, get a JWT, and manage their own
+//! todos; nobody can read, change or detect another person's data. It runs on an embedded
+//! SQLite file with no configuration, or on PostgreSQL.
+//!
+//! Modules, in the order a request passes through them:
+//! - [`config`]: every setting, its flag, environment variable and default.
+//! - [`app`]: builds the router and state from the settings; serves with graceful shutdown.
+//! - [`http`]: the routes; reads the bearer token before GraphQL runs.
+//! - [`graphql`]: the schema, one file per domain.
+//! - [`auth`]: who is asking (viewer, tokens, passwords).
+//! - [`store`]: every query; owner scoping lives here.
+//! - [`db`]: the pool over PostgreSQL or SQLite; the only module that knows there are two.
+//! - [`error`]: the one error type and its mapping to the contract's codes.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod store;

@@ -1,0 +1,15 @@
+//! The API integration tests: one binary, each test on a fresh database, run on SQLite
+//! and (with `TEST_DATABASE_URL`) on PostgreSQL. `REQUIRE_POSTGRES=1` makes a missing or
+//! unreachable PostgreSQL a failure instead of a skip.
+
+#[macro_use]
+mod helpers;
+
+mod auth;
+mod http;
+mod isolation;
+mod paging;
+mod paging_filters;
+mod todos;
+mod todos_bulk;
+mod tokens;
