@@ -20,10 +20,12 @@ pub type TodoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Every query, merged from the domains.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(users::UserQuery, node::NodeQuery, todos::TodoQuery);
 
 /// Every mutation, merged from the domains.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(auth::AuthMutation, todos::TodoMutation);
 
 /// What resolvers share: the pool and the auth services.
@@ -72,5 +74,17 @@ impl ContextExt for Context<'_> {
 
     async fn conn(&self) -> Result<DbConn, AppError> {
         self.state()?.db.get().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn committed_schema_matches_the_code() {
+        let committed = include_str!("../schema.graphql");
+        assert!(
+            committed == super::sdl(),
+            "schema.graphql is stale: run `cargo run -- print-schema > schema.graphql`"
+        );
     }
 }
