@@ -3,8 +3,12 @@
 //! The rule: a [`UserId`] can only be built here, from a verified access token or from a
 //! signup or login that checked the password. A GraphQL argument never becomes an owner.
 
+pub mod password_policy;
 pub mod passwords;
+pub mod rate_limit;
 pub mod tokens;
+
+use std::{net::IpAddr, sync::Arc};
 
 use crate::{
     db::DbConn,
@@ -13,6 +17,7 @@ use crate::{
 };
 
 pub use passwords::Passwords;
+pub use rate_limit::RateLimits;
 pub use tokens::Tokens;
 
 /// The id of an account whose owner proved who they are. Its field is private to `auth`.
@@ -39,13 +44,17 @@ impl Viewer {
     }
 }
 
-/// Auth's services: token signing and password hashing.
+/// Auth's services: token signing, password hashing and the limits on guessing.
 #[derive(Clone)]
 pub struct Auth {
     /// Issues and verifies access tokens.
     pub tokens: Tokens,
     /// Hashes and checks passwords.
     pub passwords: Passwords,
+    /// Attempts per client IP and failed logins per account.
+    pub limits: Arc<RateLimits>,
+    /// The shortest new password accepted, in characters.
+    pub password_min_length: usize,
 }
 
 /// A person who just proved who they are: a new account or a good login.
@@ -56,20 +65,31 @@ pub struct SignedIn {
     pub user_id: UserId,
 }
 
-/// Validated signup values.
+/// Signup values: the email normalised, the display name checked, the password as given.
 pub struct Signup<'a> {
     /// Normalised email.
     pub email: &'a str,
-    /// The password as given (checked for length).
+    /// The password as given; the policy checks it here.
     pub password: &'a str,
     /// Optional display name.
     pub display_name: Option<&'a str>,
 }
 
 impl Auth {
-    /// Creates an account; `EMAIL_TAKEN` when the email exists.
-    pub async fn signup(&self, conn: &mut DbConn, signup: Signup<'_>) -> Result<SignedIn, AppError> {
-        let hash = self.passwords.hash(signup.password).await?;
+    /// Creates an account; `EMAIL_TAKEN` when the email exists, `BAD_USER_INPUT` on
+    /// `input.password` for a password the policy refuses.
+    pub async fn signup(
+        &self,
+        conn: &mut DbConn,
+        signup: Signup<'_>,
+        ip: Option<IpAddr>,
+    ) -> Result<SignedIn, AppError> {
+        self.limits.attempt_from(ip)?;
+        let local_part = signup.email.split('@').next().unwrap_or_default();
+        let hints = [local_part, signup.display_name.unwrap_or_default()];
+        let password = password_policy::check(signup.password, self.password_min_length, &hints)
+            .map_err(|why| AppError::bad_input("input.password", why))?;
+        let hash = self.passwords.hash(&password).await?;
         let user = users::create(
             conn,
             NewUser {
@@ -89,13 +109,19 @@ impl Auth {
         conn: &mut DbConn,
         email: &str,
         password: &str,
+        ip: Option<IpAddr>,
     ) -> Result<SignedIn, AppError> {
+        self.limits.attempt_from(ip)?;
+        self.limits.check_account(email)?;
         let user = users::find_by_email(conn, email).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
-        let valid = self.passwords.verify(password, hash).await?;
+        let valid = self
+            .passwords
+            .verify(&password_policy::normalize(password), hash)
+            .await?;
         match user {
             Some(user) if valid => Ok(signed_in(user)),
-            _ => Err(AppError::InvalidCredentials),
+            _ => Err(self.limits.login_failed(email)),
         }
     }
 }

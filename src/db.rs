@@ -4,11 +4,7 @@
 //! [`DbConn`] and write each query once inside [`with_conn!`], which expands the body for
 //! both connection types, so every query is type-checked against both databases.
 
-use std::{
-    path::PathBuf,
-    sync::Arc,
-    time::Duration,
-};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 use diesel::{Connection, SqliteConnection, connection::SimpleConnection};
@@ -64,6 +60,17 @@ macro_rules! with_conn {
 }
 pub(crate) use with_conn;
 
+/// How the pool behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Most connections; a default per backend when `None`.
+    pub size: Option<usize>,
+    /// Longest wait for a connection.
+    pub timeout: Duration,
+    /// Longest one statement may run (PostgreSQL).
+    pub statement_timeout: Duration,
+}
+
 /// Which database a URL names, and how to reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {
@@ -86,14 +93,19 @@ fn parse_url(url: &str) -> anyhow::Result<Target> {
 }
 
 impl DbPool {
-    /// Connects to `url` with at most `size` connections (a default per backend when
-    /// `None`), waiting at most `timeout` for a connection, and applies the embedded
-    /// migrations of that backend that have not run yet.
-    pub async fn connect(url: &str, size: Option<usize>, timeout: Duration) -> anyhow::Result<Self> {
+    /// Connects to `url` and applies the embedded migrations of that backend that have not
+    /// run yet.
+    pub async fn connect(url: &str, options: PoolOptions) -> anyhow::Result<Self> {
+        let PoolOptions {
+            size,
+            timeout,
+            statement_timeout,
+        } = options;
         let pool = match parse_url(url)? {
             Target::Postgres(url) => {
                 let mut config = ManagerConfig::default();
-                config.custom_setup = Box::new(establish_pg);
+                let millis = statement_timeout.as_millis();
+                config.custom_setup = Box::new(move |url| establish_pg(url, millis));
                 let manager =
                     AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
                 let pool = Pool::builder(manager)
@@ -117,11 +129,16 @@ impl DbPool {
                     std::fs::create_dir_all(dir)
                         .with_context(|| format!("creating {}", dir.display()))?;
                 }
-                let path = path.to_str().context("the SQLite path is not UTF-8")?.to_owned();
+                let path = path
+                    .to_str()
+                    .context("the SQLite path is not UTF-8")?
+                    .to_owned();
                 let mut config = ManagerConfig::default();
                 config.custom_setup = Box::new(establish_sqlite);
-                let manager =
-                    AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path.clone(), config);
+                let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(
+                    path.clone(),
+                    config,
+                );
                 let pool = Pool::builder(manager)
                     .max_size(size.unwrap_or(8))
                     .wait_timeout(Some(timeout))
@@ -154,7 +171,10 @@ impl DbPool {
         let Ok(mut conn) = self.get().await else {
             return false;
         };
-        with_conn!(&mut conn, |c| diesel::sql_query("SELECT 1").execute(c).await).is_ok()
+        with_conn!(&mut conn, |c| diesel::sql_query("SELECT 1")
+            .execute(c)
+            .await)
+        .is_ok()
     }
 
     /// Stops handing out connections and closes the idle ones.
@@ -201,18 +221,22 @@ fn open_sqlite(path: &str) -> diesel::ConnectionResult<SqliteConnection> {
 fn establish_sqlite(path: &str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
     let path = path.to_owned();
     async move {
-        tokio::task::spawn_blocking(move || {
-            open_sqlite(&path).map(SyncConnectionWrapper::new)
-        })
-        .await
-        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?
+        tokio::task::spawn_blocking(move || open_sqlite(&path).map(SyncConnectionWrapper::new))
+            .await
+            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?
     }
     .boxed()
 }
 
-fn establish_pg(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgConnection>> {
+fn establish_pg(
+    url: &str,
+    statement_timeout_ms: u128,
+) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgConnection>> {
     async move {
-        let (config, tls) = pg_config(url).map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+        let (mut config, tls) =
+            pg_config(url).map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+        // A slow statement must not hold a pooled connection forever.
+        config.options(format!("-c statement_timeout={statement_timeout_ms}"));
         let bad = |e: tokio_postgres::Error| diesel::ConnectionError::BadConnection(e.to_string());
         if tls {
             let (client, conn) = config.connect(rustls_connector()).await.map_err(bad)?;
@@ -266,16 +290,21 @@ mod tests {
             parse_url("sqlite://data/todo.db").ok(),
             Some(Target::Sqlite("data/todo.db".into()))
         );
-        assert!(matches!(parse_url("postgres://u@h/db"), Ok(Target::Postgres(_))));
+        assert!(matches!(
+            parse_url("postgres://u@h/db"),
+            Ok(Target::Postgres(_))
+        ));
         assert!(parse_url("mysql://x").is_err());
         assert!(parse_url("sqlite://").is_err());
     }
 
     #[test]
     fn verify_full_means_tls() {
-        let (_, tls) = pg_config("postgres://u@h/db?sslmode=verify-full").unwrap_or_else(|e| panic!("{e}"));
+        let (_, tls) =
+            pg_config("postgres://u@h/db?sslmode=verify-full").unwrap_or_else(|e| panic!("{e}"));
         assert!(tls);
-        let (_, tls) = pg_config("postgres://u@h/db?sslmode=disable").unwrap_or_else(|e| panic!("{e}"));
+        let (_, tls) =
+            pg_config("postgres://u@h/db?sslmode=disable").unwrap_or_else(|e| panic!("{e}"));
         assert!(!tls);
     }
 }

@@ -59,6 +59,15 @@ pub enum AppError {
         /// What is stored.
         current: i32,
     },
+    /// `RATE_LIMITED`: too many attempts; try again after `retry_after` seconds.
+    #[error("too many attempts; try again in {retry_after} seconds")]
+    RateLimited {
+        /// Seconds until an attempt may succeed.
+        retry_after: u64,
+    },
+    /// `INTERNAL_SERVER_ERROR` with reason `TIMEOUT`: the request ran out of time.
+    #[error("the request took too long and was stopped")]
+    Timeout,
     /// `INTERNAL_SERVER_ERROR`: logged in full, shown masked.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -90,7 +99,8 @@ impl AppError {
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::NotFound => "NOT_FOUND",
             Self::Conflict { .. } => "CONFLICT",
-            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Timeout | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
 
@@ -119,7 +129,9 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
 pub const INTERNAL_MESSAGE: &str = "internal server error";
 
 fn shape_app_error(error: &mut ServerError, app: &AppError, request_id: &str) {
-    let ext = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
+    let ext = error
+        .extensions
+        .get_or_insert_with(ErrorExtensionValues::default);
     ext.set("code", app.code());
     match app {
         AppError::Unauthenticated(failure) => {
@@ -129,6 +141,11 @@ fn shape_app_error(error: &mut ServerError, app: &AppError, request_id: &str) {
         }
         AppError::BadUserInput { field, .. } => ext.set("field", field.as_str()),
         AppError::Conflict { current, .. } => ext.set("currentVersion", *current),
+        AppError::RateLimited { retry_after } => ext.set("retryAfter", *retry_after),
+        AppError::Timeout => {
+            ext.set("reason", "TIMEOUT");
+            ext.set("requestId", request_id);
+        }
         AppError::Internal(detail) => {
             tracing::error!(request_id, error = ?detail, "internal error");
             error.message = INTERNAL_MESSAGE.to_owned();
@@ -162,7 +179,9 @@ fn shape_error(error: &mut ServerError, request_id: &str) {
             shape_app_error(error, &masked, request_id);
         }
         None => {
-            let ext = error.extensions.get_or_insert_with(ErrorExtensionValues::default);
+            let ext = error
+                .extensions
+                .get_or_insert_with(ErrorExtensionValues::default);
             if ext.get("code").is_none() {
                 ext.set("code", "BAD_USER_INPUT");
             }

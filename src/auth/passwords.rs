@@ -3,13 +3,15 @@
 //! argon2 is deliberately slow, so every hash and check runs on tokio's blocking pool, never
 //! on the async workers.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
     password_hash::{SaltString, rand_core::OsRng},
 };
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::AppError;
 
@@ -21,6 +23,10 @@ pub struct Passwords {
 
 struct Inner {
     argon2: Argon2<'static>,
+    /// Hashing slots: each hash holds 19 MiB and a core, so a login storm waits here, briefly,
+    /// instead of exhausting memory or starving other requests.
+    slots: Arc<Semaphore>,
+    queue_timeout: Duration,
     /// A hash of a random password, checked when the email is unknown so that login takes
     /// the same time whether or not the account exists.
     dummy_hash: String,
@@ -28,40 +34,64 @@ struct Inner {
 
 impl Passwords {
     /// Builds the hasher with the OWASP parameters, and its dummy hash (one slow hash, done
-    /// at start so the first unknown-email login is not faster than the rest).
-    pub async fn new() -> anyhow::Result<Self> {
-        tokio::task::spawn_blocking(|| {
+    /// at start so the first unknown-email login is not faster than the rest). At most
+    /// `concurrency` hashes run at once; a caller waits `queue_timeout` for a slot at most.
+    pub async fn new(concurrency: usize, queue_timeout: Duration) -> anyhow::Result<Self> {
+        let slots = Arc::new(Semaphore::new(concurrency.max(1)));
+        tokio::task::spawn_blocking(move || {
             let params = Params::new(19 * 1024, 2, 1, None)
                 .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
             let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
             let dummy_hash = hash_with(&argon2, &uuid::Uuid::new_v4().to_string())?;
             Ok(Self {
-                inner: Arc::new(Inner { argon2, dummy_hash }),
+                inner: Arc::new(Inner {
+                    argon2,
+                    slots,
+                    queue_timeout,
+                    dummy_hash,
+                }),
             })
         })
         .await
         .context("building the password hasher")?
     }
 
+    /// A hashing slot, or `RATE_LIMITED` when none frees up in time.
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, AppError> {
+        let slots = Arc::clone(&self.inner.slots);
+        match tokio::time::timeout(self.inner.queue_timeout, slots.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(closed)) => Err(anyhow::anyhow!("hashing slots closed: {closed}").into()),
+            Err(_) => Err(AppError::RateLimited { retry_after: 1 }),
+        }
+    }
+
     /// A PHC string of `password`, with a fresh salt.
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
+        let permit = self.slot().await?;
         let inner = Arc::clone(&self.inner);
         let password = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || hash_with(&inner.argon2, &password))
-            .await
-            .context("password hashing task")??;
+        let hash = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_with(&inner.argon2, &password)
+        })
+        .await
+        .context("password hashing task")??;
         Ok(hash)
     }
 
     /// Whether `password` matches `hash`; with no hash, checks against the dummy one and
     /// answers `false`, taking the same time.
     pub async fn verify(&self, password: &str, hash: Option<String>) -> Result<bool, AppError> {
+        let permit = self.slot().await?;
         let inner = Arc::clone(&self.inner);
         let password = password.to_owned();
         let valid = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let known = hash.is_some();
             let hash = hash.unwrap_or_else(|| inner.dummy_hash.clone());
-            let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+            let parsed =
+                PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
             let matches = inner
                 .argon2
                 .verify_password(password.as_bytes(), &parsed)
@@ -88,12 +118,29 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_argon2id_and_check_only_their_password() -> anyhow::Result<()> {
-        let passwords = Passwords::new().await?;
+        let passwords = Passwords::new(2, Duration::from_secs(5)).await?;
         let hash = passwords.hash("correct horse").await?;
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(passwords.verify("correct horse", Some(hash.clone())).await?);
+        assert!(
+            passwords
+                .verify("correct horse", Some(hash.clone()))
+                .await?
+        );
         assert!(!passwords.verify("correct horsf", Some(hash)).await?);
         assert!(!passwords.verify("anything", None).await?);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_full_house_answers_rate_limited() -> anyhow::Result<()> {
+        let passwords = Passwords::new(1, Duration::from_millis(1)).await?;
+        let held = passwords.slot().await?;
+        assert!(matches!(
+            passwords.hash("correct horse").await,
+            Err(AppError::RateLimited { retry_after: 1 })
+        ));
+        drop(held);
+        assert!(passwords.hash("correct horse").await.is_ok());
         Ok(())
     }
 }

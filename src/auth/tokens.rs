@@ -94,20 +94,25 @@ impl Tokens {
             aud: self.inner.audience.clone(),
             nbf: None,
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.inner.encoding)
-            .map_err(|e| anyhow::anyhow!("signing a token: {e}"))?;
+        let token = encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.inner.encoding,
+        )
+        .map_err(|e| anyhow::anyhow!("signing a token: {e}"))?;
         let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or(expires_at);
         Ok(Issued { token, expires_at })
     }
 
     /// The viewer a token names, or why it is refused.
     pub fn verify(&self, token: &str) -> Result<Viewer, AuthFailure> {
-        let data = decode::<Claims>(token, &self.inner.decoding, &self.inner.validation).map_err(
-            |e| match e.kind() {
-                ErrorKind::ExpiredSignature => AuthFailure::TokenExpired,
-                _ => AuthFailure::TokenInvalid,
-            },
-        )?;
+        let data =
+            decode::<Claims>(token, &self.inner.decoding, &self.inner.validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::ExpiredSignature => AuthFailure::TokenExpired,
+                    _ => AuthFailure::TokenInvalid,
+                }
+            })?;
         if data.claims.sub.is_empty() {
             return Err(AuthFailure::TokenInvalid);
         }
@@ -130,8 +135,12 @@ mod tests {
     #[test]
     fn round_trip_names_the_user() {
         let tokens = tokens();
-        let issued = tokens.issue(&UserId("u1".into())).unwrap_or_else(|e| panic!("{e}"));
-        let viewer = tokens.verify(&issued.token).unwrap_or_else(|e| panic!("{e:?}"));
+        let issued = tokens
+            .issue(&UserId("u1".into()))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let viewer = tokens
+            .verify(&issued.token)
+            .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(viewer.user_id().as_str(), "u1");
     }
 
@@ -142,12 +151,20 @@ mod tests {
 
     #[test]
     fn other_issuer_or_secret_is_invalid() {
-        let issued = tokens().issue(&UserId("u1".into())).unwrap_or_else(|e| panic!("{e}"));
+        let issued = tokens()
+            .issue(&UserId("u1".into()))
+            .unwrap_or_else(|e| panic!("{e}"));
         let other_iss = Tokens::new(SECRET, "other", "aud", Duration::from_secs(60))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(other_iss.verify(&issued.token).err(), Some(AuthFailure::TokenInvalid));
+        assert_eq!(
+            other_iss.verify(&issued.token).err(),
+            Some(AuthFailure::TokenInvalid)
+        );
         let other_key = Tokens::new(&[7; 32], "iss", "aud", Duration::from_secs(60))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(other_key.verify(&issued.token).err(), Some(AuthFailure::TokenInvalid));
+        assert_eq!(
+            other_key.verify(&issued.token).err(),
+            Some(AuthFailure::TokenInvalid)
+        );
     }
 }

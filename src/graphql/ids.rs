@@ -59,9 +59,15 @@ mod tests {
         let id = encode(Kind::Todo, &raw);
         assert!(!id.contains(&raw));
         assert_eq!(decode(&id, "id").ok(), Some((Kind::Todo, raw.clone())));
-        assert_eq!(decode_todo(&encode(Kind::User, &raw), "id").ok(), Some(None));
+        assert_eq!(
+            decode_todo(&encode(Kind::User, &raw), "id").ok(),
+            Some(None)
+        );
         for bad in ["", "!!", "VG9kbzox", "Zm9v"] {
-            assert!(matches!(decode(bad, "id"), Err(AppError::BadUserInput { .. })), "{bad}");
+            assert!(
+                matches!(decode(bad, "id"), Err(AppError::BadUserInput { .. })),
+                "{bad}"
+            );
         }
     }
 }

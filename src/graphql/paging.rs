@@ -136,7 +136,10 @@ impl TodoConnection {
             .unwrap_or_default();
         let (size, from_end) = match (args.first, args.last) {
             (Some(_), Some(_)) => {
-                return Err(AppError::bad_input("last", "first and last cannot be used together"));
+                return Err(AppError::bad_input(
+                    "last",
+                    "first and last cannot be used together",
+                ));
             }
             (None, Some(last)) => (check_size(last, "last")?, true),
             (first, None) => (check_size(first.unwrap_or(DEFAULT_PAGE), "first")?, false),
@@ -183,6 +186,14 @@ impl TodoConnection {
             filter,
         })
     }
+}
+
+/// The query cost of a connection: a fixed cost for its database round trip, plus its
+/// page size times the cost of what is selected per page.
+pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    const ROUND_TRIP: usize = 500;
+    let size = first.or(last).unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    ROUND_TRIP + usize::try_from(size).unwrap_or(1) * child_complexity
 }
 
 fn check_size(size: i32, field: &str) -> Result<i32, AppError> {
