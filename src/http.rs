@@ -358,15 +358,23 @@ async fn graphql_post(
     let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
         return too_large();
     };
-    let batch: async_graphql::BatchRequest = match serde_json::from_slice(&bytes) {
-        Ok(batch) => batch,
-        Err(_) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format,
-                "the body must be a JSON object with a \"query\" string",
-            );
-        }
+    // One object is one request; an array is a batch. Decided by the first byte, since
+    // serde would also read a struct from an array.
+    let parsed = match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => serde_json::from_slice(&bytes)
+            .map(async_graphql::BatchRequest::Single)
+            .ok(),
+        Some(b'[') => serde_json::from_slice(&bytes)
+            .map(async_graphql::BatchRequest::Batch)
+            .ok(),
+        _ => None,
+    };
+    let Some(batch) = parsed else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            format,
+            "the body must be a JSON object with a \"query\" string",
+        );
     };
     if let async_graphql::BatchRequest::Batch(requests) = &batch {
         let max = state.options.batch_max;
