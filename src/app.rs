@@ -60,6 +60,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
             directives: settings.graphql_max_directives,
             bytes: settings.graphql_max_document_bytes,
             tokens: settings.graphql_max_tokens,
+            introspection: !settings.production,
         },
         max_complexity: settings.graphql_max_complexity,
         production: settings.production,

@@ -10,6 +10,7 @@ mod http;
 mod isolation;
 mod paging;
 mod paging_filters;
+mod security;
 mod todos;
 mod todos_bulk;
 mod tokens;
