@@ -36,6 +36,10 @@ pub enum DbPool {
 }
 
 /// A connection checked out of a [`DbPool`]; it goes back when dropped.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one lives per request on the stack; boxing would allocate per checkout"
+)]
 pub enum DbConn {
     /// PostgreSQL.
     Postgres(Object<AsyncPgConnection>),
@@ -182,6 +186,14 @@ impl DbPool {
         match self {
             Self::Postgres(pool) => pool.close(),
             Self::Sqlite(pool) => pool.close(),
+        }
+    }
+
+    /// The pool's size, idle connections and waiters, for metrics.
+    pub fn status(&self) -> deadpool::Status {
+        match self {
+            Self::Postgres(pool) => pool.status(),
+            Self::Sqlite(pool) => pool.status(),
         }
     }
 

@@ -66,6 +66,8 @@ pub struct HttpState {
     pub db: DbPool,
     /// Token verification.
     pub tokens: Tokens,
+    /// The Prometheus registry.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// The HTTP guards.
     pub options: HttpOptions,
 }
@@ -104,6 +106,8 @@ pub fn router(state: HttpState) -> anyhow::Result<Router> {
             method = %request.method(),
             path = %request.uri().path(),
             request_id = %request_id,
+            operation = tracing::field::Empty,
+            viewer = tracing::field::Empty,
         )
     });
     let header = |name: HeaderName, value: &'static str| {
@@ -113,6 +117,7 @@ pub fn router(state: HttpState) -> anyhow::Result<Router> {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(state)
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
@@ -192,6 +197,16 @@ impl HttpOptions {
 
 async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn metrics(State(state): State<HttpState>) -> Response {
+    let body = state.metrics.render(&state.db);
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
 }
 
 async fn readyz(State(state): State<HttpState>) -> Response {
@@ -284,12 +299,9 @@ fn meta(options: &HttpOptions, peer: SocketAddr, headers: &HeaderMap) -> Request
     }
 }
 
-/// The viewer named by the `Authorization` header: `None` without one, 401 for a bad one.
-fn authenticate(
-    tokens: &Tokens,
-    headers: &HeaderMap,
-    format: Format,
-) -> Result<Option<Viewer>, Response> {
+/// The viewer named by the `Authorization` header: `None` without one, the failure for a
+/// bad one.
+fn authenticate(tokens: &Tokens, headers: &HeaderMap) -> Result<Option<Viewer>, AuthFailure> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -299,19 +311,21 @@ fn authenticate(
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());
-    let verified = match token {
-        Some(token) if !token.is_empty() => tokens.verify(token),
+    match token {
+        Some(token) if !token.is_empty() => tokens.verify(token).map(Some),
         _ => Err(AuthFailure::TokenInvalid),
-    };
-    verified.map(Some).map_err(|failure| {
-        let error: ServerError = AppError::Unauthenticated(failure).to_server_error("-");
-        let mut response = json_response(StatusCode::UNAUTHORIZED, format, &error_body(error));
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer error=\"invalid_token\""),
-        );
-        response
-    })
+    }
+}
+
+/// The 401 for a bad token: the whole request is refused before GraphQL runs.
+fn unauthorized(failure: AuthFailure, format: Format) -> Response {
+    let error: ServerError = AppError::Unauthenticated(failure).to_server_error("-");
+    let mut response = json_response(StatusCode::UNAUTHORIZED, format, &error_body(error));
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer error=\"invalid_token\""),
+    );
+    response
 }
 
 async fn graphql_post(
@@ -393,9 +407,9 @@ async fn graphql_post(
             );
         }
     }
-    let viewer = match authenticate(&state.tokens, &headers, format) {
+    let viewer = match authenticate(&state.tokens, &headers) {
         Ok(viewer) => viewer,
-        Err(response) => return response,
+        Err(failure) => return unauthorized(failure, format),
     };
     let meta = meta(&state.options, peer, &headers);
     match batch {
@@ -451,9 +465,9 @@ async fn graphql_get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let viewer = match authenticate(&state.tokens, &headers, format) {
+    let viewer = match authenticate(&state.tokens, &headers) {
         Ok(viewer) => viewer,
-        Err(response) => return response,
+        Err(failure) => return unauthorized(failure, format),
     };
     let meta = meta(&state.options, peer, &headers);
     execute(&state, request, viewer, meta, &headers, format).await
@@ -496,8 +510,10 @@ async fn run(
     headers: &HeaderMap,
 ) -> (bool, async_graphql::Response) {
     let request_id = request_id(headers);
-    let mut request = request.data(meta);
+    let name = crate::graphql::OperationName(request.operation_name.clone());
+    let mut request = request.data(meta).data(name);
     if let Some(viewer) = viewer {
+        tracing::Span::current().record("viewer", viewer.user_id().as_str());
         request = request.data(viewer);
     }
     let limit = state.options.request_timeout;
