@@ -1,6 +1,7 @@
 //! Watches each GraphQL request: its operation name (from the parsed document) goes into
 //! the request's log span and the metrics, with its outcome and latency; signup and login
-//! outcomes are counted too.
+//! outcomes are counted too. There is deliberately no per-field hook: it would cost every
+//! field of every list an extra boxed future.
 
 use std::{
     sync::{Arc, Mutex},
@@ -8,12 +9,9 @@ use std::{
 };
 
 use async_graphql::{
-    Response, ServerResult, Value, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextResolve,
-        ResolveInfo,
-    },
-    parser::types::ExecutableDocument,
+    Response, ServerResult, Variables,
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest},
+    parser::types::{ExecutableDocument, Selection},
 };
 
 use crate::{error::code_of, metrics::Metrics};
@@ -32,7 +30,16 @@ impl ExtensionFactory for Observe {
 
 struct Observer {
     metrics: Arc<Metrics>,
-    operation: Mutex<Option<String>>,
+    operation: Mutex<Option<Operation>>,
+}
+
+/// What the parsed document says about the operation that will run.
+#[derive(Clone)]
+struct Operation {
+    /// Its metrics label.
+    label: String,
+    /// `signup` or `login` when it is one (at most one per document).
+    auth: Option<&'static str>,
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -40,15 +47,16 @@ impl Extension for Observer {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let started = Instant::now();
         let response = next.run(ctx).await;
-        let operation = self
-            .operation
-            .lock()
-            .ok()
-            .and_then(|op| op.clone())
-            .unwrap_or_else(|| crate::metrics::UNKNOWN_OPERATION.to_owned());
+        let operation = self.operation.lock().ok().and_then(|op| op.clone());
+        let label = operation
+            .as_ref()
+            .map_or(crate::metrics::UNKNOWN_OPERATION, |op| op.label.as_str());
         let outcome = response.errors.first().map_or("OK", code_of);
         self.metrics
-            .observe_request(&operation, outcome, started.elapsed().as_secs_f64());
+            .observe_request(label, outcome, started.elapsed().as_secs_f64());
+        if let Some(mutation) = operation.and_then(|op| op.auth) {
+            self.metrics.observe_auth(mutation, outcome);
+        }
         response
     }
 
@@ -61,33 +69,33 @@ impl Extension for Observer {
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
         let requested = ctx.data_opt::<OperationName>().and_then(|n| n.0.as_deref());
-        let name = document
+        let selected = document
             .operations
             .iter()
-            .find(|(name, _)| requested.is_none() || name.map(|n| n.as_str()) == requested)
-            .and_then(|(name, _)| name.map(|n| n.to_string()));
+            .find(|(name, _)| requested.is_none() || name.map(|n| n.as_str()) == requested);
+        let name = selected.and_then(|(name, _)| name.map(|n| n.to_string()));
+        let auth = selected.and_then(|(_, operation)| {
+            operation
+                .node
+                .selection_set
+                .node
+                .items
+                .iter()
+                .find_map(|item| match &item.node {
+                    Selection::Field(field) => match field.node.name.node.as_str() {
+                        "signup" => Some("signup"),
+                        "login" => Some("login"),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+        });
         let label = self.metrics.operation_label(name.as_deref());
         tracing::Span::current().record("operation", label.as_str());
         if let Ok(mut operation) = self.operation.lock() {
-            *operation = Some(label);
+            *operation = Some(Operation { label, auth });
         }
         Ok(document)
-    }
-
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        let field = info.name;
-        let auth = info.path_node.parent.is_none() && matches!(field, "signup" | "login");
-        let result = next.run(ctx, info).await;
-        if auth {
-            let outcome = result.as_ref().err().map_or("OK", code_of);
-            self.metrics.observe_auth(field, outcome);
-        }
-        result
     }
 }
 
