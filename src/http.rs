@@ -304,8 +304,8 @@ async fn graphql_get(
     }
     let format = Format::negotiate(&headers);
     let request = match async_graphql::http::parse_query_string(&query) {
-        Ok(request) => request,
-        Err(_) => {
+        Ok(request) if !request.query.trim().is_empty() => request,
+        _ => {
             return refuse(
                 StatusCode::BAD_REQUEST,
                 format,

@@ -4,13 +4,17 @@
 
 #[macro_use]
 mod helpers;
+#[macro_use]
+mod process;
 
 mod auth;
 mod http;
 mod isolation;
+mod operating;
 mod paging;
 mod paging_filters;
 mod security;
+mod shutdown;
 mod todos;
 mod todos_bulk;
 mod tokens;
