@@ -12,7 +12,7 @@ use todo_graphql::{app, config};
 
 use pg::{PgDatabase, create_pg_database, database_url_for};
 
-mod pg;
+pub mod pg;
 
 /// The HS256 secret every test server signs with, so token tests can re-sign claims.
 pub const JWT_SECRET: &str = "integration-tests-secret-0123456789-abcdefghijklmnop";

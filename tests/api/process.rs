@@ -15,7 +15,10 @@ use std::{
 use serde_json::{Value, json};
 use tempfile::TempDir;
 
-use crate::helpers::{Backend, JWT_SECRET};
+use crate::helpers::{
+    Backend, JWT_SECRET,
+    pg::{PgDatabase, create_pg_database, database_url_for},
+};
 
 /// `process_tests!(name, |db| { ... })` expands to `mod name { fn sqlite() fn postgres() }`;
 /// the body sees `db: &Database`. PostgreSQL is skipped as in `backend_tests!`.
@@ -52,8 +55,8 @@ macro_rules! process_tests {
 pub struct Database {
     pub url: String,
     dir: TempDir,
-    /// The admin URL and the name of a PostgreSQL database created for this test.
-    pg: Option<(String, String)>,
+    /// The PostgreSQL database created for this test, dropped with it.
+    _pg: Option<PgDatabase>,
 }
 
 impl Database {
@@ -63,7 +66,11 @@ impl Database {
         let dir = tempfile::tempdir().expect("a temp dir for the test");
         if backend == Backend::Sqlite {
             let url = format!("sqlite://{}/test.db", dir.path().display());
-            return Some(Database { url, dir, pg: None });
+            return Some(Database {
+                url,
+                dir,
+                _pg: None,
+            });
         }
         let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
             let required = std::env::var("REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
@@ -74,53 +81,12 @@ impl Database {
             eprintln!("skipped on PostgreSQL: TEST_DATABASE_URL is not set");
             return None;
         };
-        let name = format!("p_{}", uuid::Uuid::new_v4().simple());
-        let (client, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|err| panic!("TEST_DATABASE_URL is unreachable: {err}"));
-        tokio::spawn(connection);
-        client
-            .batch_execute(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .expect("CREATE DATABASE for the test");
-        let mut url = reqwest::Url::parse(&admin_url).expect("TEST_DATABASE_URL is a URL");
-        url.set_path(&format!("/{name}"));
+        let pg = create_pg_database(&admin_url).await;
         Some(Database {
-            url: url.to_string(),
+            url: database_url_for(&admin_url, &pg.name),
             dir,
-            pg: Some((admin_url, name)),
+            _pg: Some(pg),
         })
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let Some((admin_url, name)) = self.pg.take() else {
-            return;
-        };
-        // Drop cannot await and the test's runtime may be gone: a thread with its own.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime to drop the test database");
-            runtime.block_on(async move {
-                let sql = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
-                match tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
-                    Ok((client, connection)) => {
-                        tokio::spawn(connection);
-                        if let Err(err) = client.batch_execute(&sql).await {
-                            eprintln!("could not drop the test database: {err}");
-                        }
-                    }
-                    Err(err) => eprintln!("could not connect to drop the test database: {err}"),
-                }
-            });
-        })
-        .join();
-        if dropped.is_err() {
-            eprintln!("the thread dropping the test database panicked");
-        }
     }
 }
 
