@@ -6,7 +6,10 @@ use anyhow::Context;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
-    auth::{Auth, Passwords, Tokens, tokens::MIN_SECRET_LEN},
+    auth::{
+        Auth, Passwords, Revocations, SessionSettings, Tokens, keys::KeySet,
+        passwords::Argon2Params, revocation::Follower, tokens::MIN_SECRET_LEN,
+    },
     config::Settings,
     db::DbPool,
     graphql::{self, AppState},
@@ -18,6 +21,7 @@ pub struct Server {
     /// The address it listens on (useful with port 0).
     pub addr: SocketAddr,
     db: DbPool,
+    _revocations: Follower,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -33,15 +37,31 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     .await
     .context("connecting to the database")?;
     let secret = jwt_secret(&settings)?;
-    let tokens = Tokens::new(
-        &secret,
+    let tokens = Tokens::with_keys(
+        KeySet::from_settings(&settings, &secret)?,
         &settings.jwt_issuer,
         &settings.jwt_audience,
         settings.access_token_ttl,
     )?;
+    let (revocations, follower) = Revocations::follow(
+        db.clone(),
+        &settings.database_url,
+        settings.revocation_poll_interval,
+    )
+    .await?;
     let auth = Auth {
         tokens: tokens.clone(),
-        passwords: Passwords::new().await?,
+        passwords: Passwords::with_params(Argon2Params {
+            memory_kib: settings.argon2_memory_kib,
+            iterations: settings.argon2_iterations,
+            parallelism: settings.argon2_parallelism,
+        })
+        .await?,
+        sessions: SessionSettings {
+            refresh_ttl: settings.refresh_token_ttl,
+            reuse_grace: settings.refresh_reuse_grace,
+        },
+        revocations: revocations.clone(),
     };
     let schema = graphql::build(AppState {
         db: db.clone(),
@@ -51,6 +71,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         schema,
         db: db.clone(),
         tokens,
+        revocations,
     });
     let listener = TcpListener::bind(settings.listen_addr)
         .await
@@ -58,16 +79,20 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .await
     });
     tracing::info!(%addr, backend = db.backend(), "serving; GraphiQL at http://{addr}/graphql");
     Ok(Server {
         addr,
         db,
+        _revocations: follower,
         stop,
         task,
     })
@@ -120,7 +145,10 @@ fn read_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     if let Ok(existing) = std::fs::read_to_string(path) {
         let secret = existing.trim().as_bytes().to_vec();
         if secret.len() < MIN_SECRET_LEN {
-            anyhow::bail!("{} holds a secret shorter than {MIN_SECRET_LEN} bytes", path.display());
+            anyhow::bail!(
+                "{} holds a secret shorter than {MIN_SECRET_LEN} bytes",
+                path.display()
+            );
         }
         return Ok(secret);
     }
@@ -151,7 +179,10 @@ mod tests {
         let path = dir.path().join("sub/jwt-secret");
         let first = read_or_create_secret(&path)?;
         assert_eq!(first.len(), 64);
-        assert_eq!(std::fs::metadata(&path)?.permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path)?.permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(read_or_create_secret(&path)?, first);
         Ok(())
     }

@@ -4,11 +4,7 @@
 //! [`DbConn`] and write each query once inside [`with_conn!`], which expands the body for
 //! both connection types, so every query is type-checked against both databases.
 
-use std::{
-    path::PathBuf,
-    sync::Arc,
-    time::Duration,
-};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 use diesel::{Connection, SqliteConnection, connection::SimpleConnection};
@@ -64,6 +60,167 @@ macro_rules! with_conn {
 }
 pub(crate) use with_conn;
 
+/// Runs one body per backend, for the rare statement that exists on only one of them:
+/// `with_backend!(conn, postgres |c| pg_body, sqlite |c| sqlite_body)`.
+macro_rules! with_backend {
+    ($conn:expr, postgres |$pg:ident| $pg_body:expr, sqlite |$lite:ident| $lite_body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Postgres($pg) => {
+                let $pg: &mut ::diesel_async::AsyncPgConnection = &mut *$pg;
+                $pg_body
+            }
+            $crate::db::DbConn::Sqlite($lite) => {
+                let $lite: &mut $crate::db::SqliteConn = &mut *$lite;
+                $lite_body
+            }
+        }
+    };
+}
+pub(crate) use with_backend;
+
+impl DbConn {
+    /// Opens a transaction; end it with [`DbConn::finish`]. A connection dropped with its
+    /// transaction open is discarded by the pool, never reused.
+    ///
+    /// On SQLite the transaction is deferred: make its first statement a write, so it takes
+    /// the write lock at once instead of failing to upgrade a read snapshot under contention.
+    pub async fn begin(&mut self) -> Result<(), crate::error::AppError> {
+        with_conn!(self, |c| begin_on(c).await)?;
+        Ok(())
+    }
+
+    /// Commits the transaction when `result` is `Ok`, rolls it back otherwise; returns
+    /// `result` (or the commit's failure).
+    pub async fn finish<T>(
+        &mut self,
+        result: Result<T, crate::error::AppError>,
+    ) -> Result<T, crate::error::AppError> {
+        match result {
+            Ok(value) => {
+                with_conn!(self, |c| commit_on(c).await)?;
+                Ok(value)
+            }
+            Err(error) => {
+                if let Err(rollback) = with_conn!(self, |c| rollback_on(c).await) {
+                    tracing::warn!(error = %rollback, "rolling back a transaction failed");
+                }
+                Err(error)
+            }
+        }
+    }
+}
+
+async fn begin_on<C: diesel_async::AsyncConnection>(c: &mut C) -> diesel::QueryResult<()> {
+    use diesel_async::TransactionManager as _;
+    C::TransactionManager::begin_transaction(c).await
+}
+
+async fn commit_on<C: diesel_async::AsyncConnection>(c: &mut C) -> diesel::QueryResult<()> {
+    use diesel_async::TransactionManager as _;
+    C::TransactionManager::commit_transaction(c).await
+}
+
+async fn rollback_on<C: diesel_async::AsyncConnection>(c: &mut C) -> diesel::QueryResult<()> {
+    use diesel_async::TransactionManager as _;
+    C::TransactionManager::rollback_transaction(c).await
+}
+
+/// What a [`listen`] task reports.
+#[derive(Debug)]
+pub enum Listened {
+    /// The listening connection is (re)established: anything sent while it was down was
+    /// missed, so the receiver should re-read what it follows.
+    Connected,
+    /// A notification's payload.
+    Notification(String),
+}
+
+/// On PostgreSQL, follows `LISTEN channel` on a dedicated connection, reconnecting after a
+/// failure, and sends what it hears to `tx`; ends when `tx` is closed. `None` on SQLite,
+/// where there is nobody else to hear from.
+pub fn listen(
+    url: &str,
+    channel: &'static str,
+    tx: tokio::sync::mpsc::UnboundedSender<Listened>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Target::Postgres(url) = parse_url(url)? else {
+        return Ok(None);
+    };
+    let (config, tls) = pg_config(&url)?;
+    Ok(Some(tokio::spawn(async move {
+        let mut backoff = Duration::from_millis(250);
+        while !tx.is_closed() {
+            let result = if tls {
+                listen_once(&config, rustls_connector(), channel, &tx).await
+            } else {
+                listen_once(&config, tokio_postgres::NoTls, channel, &tx).await
+            };
+            match result {
+                Ok(()) => backoff = Duration::from_millis(250),
+                Err(error) => {
+                    tracing::warn!(%error, channel, "LISTEN connection lost; reconnecting");
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+            tokio::time::sleep(backoff).await;
+        }
+    })))
+}
+
+/// One LISTEN connection's life: connect, listen, forward until it fails or `tx` closes.
+async fn listen_once<T>(
+    config: &tokio_postgres::Config,
+    tls: T,
+    channel: &str,
+    tx: &tokio::sync::mpsc::UnboundedSender<Listened>,
+) -> anyhow::Result<()>
+where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+    T::Stream: Send + 'static,
+{
+    use futures_util::StreamExt as _;
+
+    let (client, mut connection) = config.connect(tls).await?;
+    let (messages_tx, mut messages) = tokio::sync::mpsc::unbounded_channel();
+    // The connection only makes progress while polled, and the client's LISTEN needs it.
+    let driver = tokio::spawn(async move {
+        let mut stream = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(message) = stream.next().await {
+            let stop = message.is_err();
+            if messages_tx.send(message).is_err() || stop {
+                break;
+            }
+        }
+    });
+    let quoted = format!("LISTEN \"{}\"", channel.replace('"', "\"\""));
+    if let Err(error) = client.batch_execute(&quoted).await {
+        driver.abort();
+        return Err(error.into());
+    }
+    if tx.send(Listened::Connected).is_err() {
+        driver.abort();
+        return Ok(());
+    }
+    let outcome = loop {
+        match messages.recv().await {
+            Some(Ok(tokio_postgres::AsyncMessage::Notification(note))) => {
+                if tx
+                    .send(Listened::Notification(note.payload().to_owned()))
+                    .is_err()
+                {
+                    break Ok(());
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(error)) => break Err(error.into()),
+            None => break Err(anyhow::anyhow!("the LISTEN connection closed")),
+        }
+    };
+    driver.abort();
+    drop(client);
+    outcome
+}
+
 /// Which database a URL names, and how to reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {
@@ -89,7 +246,11 @@ impl DbPool {
     /// Connects to `url` with at most `size` connections (a default per backend when
     /// `None`), waiting at most `timeout` for a connection, and applies the embedded
     /// migrations of that backend that have not run yet.
-    pub async fn connect(url: &str, size: Option<usize>, timeout: Duration) -> anyhow::Result<Self> {
+    pub async fn connect(
+        url: &str,
+        size: Option<usize>,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let pool = match parse_url(url)? {
             Target::Postgres(url) => {
                 let mut config = ManagerConfig::default();
@@ -117,11 +278,16 @@ impl DbPool {
                     std::fs::create_dir_all(dir)
                         .with_context(|| format!("creating {}", dir.display()))?;
                 }
-                let path = path.to_str().context("the SQLite path is not UTF-8")?.to_owned();
+                let path = path
+                    .to_str()
+                    .context("the SQLite path is not UTF-8")?
+                    .to_owned();
                 let mut config = ManagerConfig::default();
                 config.custom_setup = Box::new(establish_sqlite);
-                let manager =
-                    AsyncDieselConnectionManager::<SqliteConn>::new_with_config(path.clone(), config);
+                let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(
+                    path.clone(),
+                    config,
+                );
                 let pool = Pool::builder(manager)
                     .max_size(size.unwrap_or(8))
                     .wait_timeout(Some(timeout))
@@ -154,7 +320,10 @@ impl DbPool {
         let Ok(mut conn) = self.get().await else {
             return false;
         };
-        with_conn!(&mut conn, |c| diesel::sql_query("SELECT 1").execute(c).await).is_ok()
+        with_conn!(&mut conn, |c| diesel::sql_query("SELECT 1")
+            .execute(c)
+            .await)
+        .is_ok()
     }
 
     /// Stops handing out connections and closes the idle ones.
@@ -201,18 +370,17 @@ fn open_sqlite(path: &str) -> diesel::ConnectionResult<SqliteConnection> {
 fn establish_sqlite(path: &str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
     let path = path.to_owned();
     async move {
-        tokio::task::spawn_blocking(move || {
-            open_sqlite(&path).map(SyncConnectionWrapper::new)
-        })
-        .await
-        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?
+        tokio::task::spawn_blocking(move || open_sqlite(&path).map(SyncConnectionWrapper::new))
+            .await
+            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?
     }
     .boxed()
 }
 
 fn establish_pg(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgConnection>> {
     async move {
-        let (config, tls) = pg_config(url).map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+        let (config, tls) =
+            pg_config(url).map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
         let bad = |e: tokio_postgres::Error| diesel::ConnectionError::BadConnection(e.to_string());
         if tls {
             let (client, conn) = config.connect(rustls_connector()).await.map_err(bad)?;
@@ -266,16 +434,21 @@ mod tests {
             parse_url("sqlite://data/todo.db").ok(),
             Some(Target::Sqlite("data/todo.db".into()))
         );
-        assert!(matches!(parse_url("postgres://u@h/db"), Ok(Target::Postgres(_))));
+        assert!(matches!(
+            parse_url("postgres://u@h/db"),
+            Ok(Target::Postgres(_))
+        ));
         assert!(parse_url("mysql://x").is_err());
         assert!(parse_url("sqlite://").is_err());
     }
 
     #[test]
     fn verify_full_means_tls() {
-        let (_, tls) = pg_config("postgres://u@h/db?sslmode=verify-full").unwrap_or_else(|e| panic!("{e}"));
+        let (_, tls) =
+            pg_config("postgres://u@h/db?sslmode=verify-full").unwrap_or_else(|e| panic!("{e}"));
         assert!(tls);
-        let (_, tls) = pg_config("postgres://u@h/db?sslmode=disable").unwrap_or_else(|e| panic!("{e}"));
+        let (_, tls) =
+            pg_config("postgres://u@h/db?sslmode=disable").unwrap_or_else(|e| panic!("{e}"));
         assert!(!tls);
     }
 }

@@ -6,6 +6,7 @@ mod ids;
 mod node;
 mod paging;
 mod scalars;
+mod sessions;
 mod todos;
 mod users;
 
@@ -26,7 +27,11 @@ pub struct QueryRoot(users::UserQuery, node::NodeQuery, todos::TodoQuery);
 /// Every mutation, merged from the domains.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(auth::AuthMutation, todos::TodoMutation);
+pub struct MutationRoot(
+    auth::AuthMutation,
+    todos::TodoMutation,
+    sessions::SessionMutation,
+);
 
 /// What resolvers share: the pool and the auth services.
 #[derive(Clone)]
@@ -39,16 +44,24 @@ pub struct AppState {
 
 /// Builds the schema over `state`.
 pub fn build(state: AppState) -> TodoSchema {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        .data(state)
-        .finish()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .data(state)
+    .finish()
 }
 
 /// The schema's SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
 }
 
 /// What resolvers ask of their context.
@@ -68,8 +81,9 @@ impl ContextExt for Context<'_> {
     }
 
     fn state(&self) -> Result<&AppState, AppError> {
-        self.data::<AppState>()
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("schema built without state: {}", e.message)))
+        self.data::<AppState>().map_err(|e| {
+            AppError::Internal(anyhow::anyhow!("schema built without state: {}", e.message))
+        })
     }
 
     async fn conn(&self) -> Result<DbConn, AppError> {

@@ -1,10 +1,11 @@
 //! The HTTP surface: `/graphql` (POST, GET, GraphiQL), `/healthz` and `/readyz`.
 //!
 //! `/graphql` reads the bearer token before GraphQL runs: no header is an anonymous request;
-//! a header with a bad token refuses the whole request with 401. The response's media type
-//! is the one the request's `Accept` prefers.
+//! a header with a bad token, or a token of a revoked session, refuses the whole request
+//! with 401. The response's media type is the one the request's `Accept` prefers.
+//! `/.well-known/jwks.json` publishes the public keys that verify access tokens.
 
-use std::time::Duration;
+use std::{net::SocketAddr, time::Duration};
 
 use async_graphql::{
     ServerError, Value,
@@ -12,9 +13,9 @@ use async_graphql::{
     parser::{parse_query, types::OperationType},
 };
 use axum::{
-    Router,
+    Extension, Router,
     body::Body,
-    extract::{RawQuery, State},
+    extract::{ConnectInfo, RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::get,
@@ -25,10 +26,11 @@ use tower_http::{
 };
 
 use crate::{
-    auth::{Tokens, Viewer},
+    auth::{Revocations, Tokens, Viewer},
     db::DbPool,
     error::{AppError, AuthFailure, error_body, shape_response},
     graphql::TodoSchema,
+    request_meta::RequestMeta,
 };
 
 /// The largest request body accepted, in bytes.
@@ -46,6 +48,8 @@ pub struct HttpState {
     pub db: DbPool,
     /// Token verification.
     pub tokens: Tokens,
+    /// The revoked sessions, checked in memory on every request with a token.
+    pub revocations: Revocations,
 }
 
 /// The router with every route and the request-id and trace layers.
@@ -68,6 +72,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/.well-known/jwks.json", get(jwks))
         .with_state(state)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(trace)
@@ -88,6 +93,16 @@ async fn readyz(State(state): State<HttpState>) -> Response {
         let body = serde_json::json!({ "status": "unavailable" });
         (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
     }
+}
+
+/// The public keys that verify access tokens (none with HS256 alone).
+async fn jwks(State(state): State<HttpState>) -> Response {
+    let mut response = axum::Json(state.tokens.jwks()).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
 }
 
 /// The media type of a GraphQL response.
@@ -157,8 +172,14 @@ fn refuse(status: StatusCode, format: Format, message: &str) -> Response {
     json_response(status, format, &error_body(error))
 }
 
-/// The viewer named by the `Authorization` header: `None` without one, 401 for a bad one.
-fn authenticate(tokens: &Tokens, headers: &HeaderMap, format: Format) -> Result<Option<Viewer>, Response> {
+/// The viewer named by the `Authorization` header: `None` without one, 401 for a bad one
+/// or one of a revoked session.
+fn authenticate(
+    tokens: &Tokens,
+    revocations: &Revocations,
+    headers: &HeaderMap,
+    format: Format,
+) -> Result<Option<Viewer>, Response> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -172,6 +193,10 @@ fn authenticate(tokens: &Tokens, headers: &HeaderMap, format: Format) -> Result<
         Some(token) if !token.is_empty() => tokens.verify(token),
         _ => Err(AuthFailure::TokenInvalid),
     };
+    let verified = verified.and_then(|viewer| match revocations.is_revoked(viewer.session_id()) {
+        true => Err(AuthFailure::SessionRevoked),
+        false => Ok(viewer),
+    });
     verified.map(Some).map_err(|failure| {
         let error: ServerError = AppError::Unauthenticated(failure).to_server_error("-");
         let mut response = json_response(StatusCode::UNAUTHORIZED, format, &error_body(error));
@@ -183,14 +208,38 @@ fn authenticate(tokens: &Tokens, headers: &HeaderMap, format: Format) -> Result<
     })
 }
 
-async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+/// The `User-Agent` and client address of a request.
+fn request_meta(
+    headers: &HeaderMap,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> RequestMeta {
+    const USER_AGENT_MAX: usize = 512;
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(USER_AGENT_MAX).collect());
+    RequestMeta {
+        user_agent,
+        ip: peer.map(|Extension(ConnectInfo(addr))| addr.ip()),
+    }
+}
+
+async fn graphql_post(
+    State(state): State<HttpState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let format = Format::negotiate(&headers);
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase());
-    if !matches!(content_type.as_deref(), Some(APPLICATION_JSON | GRAPHQL_RESPONSE_JSON)) {
+    if !matches!(
+        content_type.as_deref(),
+        Some(APPLICATION_JSON | GRAPHQL_RESPONSE_JSON)
+    ) {
         return refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format,
@@ -224,15 +273,17 @@ async fn graphql_post(State(state): State<HttpState>, headers: HeaderMap, body: 
             );
         }
     };
-    let viewer = match authenticate(&state.tokens, &headers, format) {
+    let viewer = match authenticate(&state.tokens, &state.revocations, &headers, format) {
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
-    execute(&state, request, viewer, &headers, format).await
+    let meta = request_meta(&headers, peer);
+    execute(&state, request, viewer, meta, &headers, format).await
 }
 
 async fn graphql_get(
     State(state): State<HttpState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -266,11 +317,12 @@ async fn graphql_get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let viewer = match authenticate(&state.tokens, &headers, format) {
+    let viewer = match authenticate(&state.tokens, &state.revocations, &headers, format) {
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
-    execute(&state, request, viewer, &headers, format).await
+    let meta = request_meta(&headers, peer);
+    execute(&state, request, viewer, meta, &headers, format).await
 }
 
 /// Whether the operation a request would run is a mutation (or a subscription).
@@ -299,11 +351,12 @@ async fn execute(
     state: &HttpState,
     request: async_graphql::Request,
     viewer: Option<Viewer>,
+    meta: RequestMeta,
     headers: &HeaderMap,
     format: Format,
 ) -> Response {
     let request_id = request_id(headers);
-    let mut request = request;
+    let mut request = request.data(meta);
     if let Some(viewer) = viewer {
         request = request.data(viewer);
     }
@@ -328,7 +381,10 @@ mod tests {
 
     fn accept(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("")));
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("")),
+        );
         headers
     }
 
@@ -337,11 +393,15 @@ mod tests {
         assert_eq!(Format::negotiate(&HeaderMap::new()), Format::Json);
         assert_eq!(Format::negotiate(&accept("application/json")), Format::Json);
         assert_eq!(
-            Format::negotiate(&accept("application/graphql-response+json, application/json;q=0.9")),
+            Format::negotiate(&accept(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
             Format::GraphqlResponse
         );
         assert_eq!(
-            Format::negotiate(&accept("application/graphql-response+json;q=0.5, application/json")),
+            Format::negotiate(&accept(
+                "application/graphql-response+json;q=0.5, application/json"
+            )),
             Format::Json
         );
         assert_eq!(Format::negotiate(&accept("*/*")), Format::Json);
@@ -353,8 +413,9 @@ mod tests {
         assert!(runs_mutation(&q));
         let q = async_graphql::Request::new("{ me { id } }");
         assert!(!runs_mutation(&q));
-        let q = async_graphql::Request::new("query A { me { id } } mutation B { clearCompletedTodos }")
-            .operation_name("A");
+        let q =
+            async_graphql::Request::new("query A { me { id } } mutation B { clearCompletedTodos }")
+                .operation_name("A");
         assert!(!runs_mutation(&q));
     }
 }

@@ -13,6 +13,7 @@
 //! - [`store`]: every query; owner scoping lives here.
 //! - [`db`]: the pool over PostgreSQL or SQLite; the only module that knows there are two.
 //! - [`error`]: the one error type and its mapping to the contract's codes.
+//! - [`request_meta`]: the user agent and client address of a request.
 
 pub mod app;
 pub mod auth;
@@ -21,4 +22,5 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod request_meta;
 pub mod store;

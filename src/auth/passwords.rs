@@ -1,4 +1,5 @@
-//! Password hashing with argon2id (OWASP parameters: 19 MiB, 2 passes, 1 lane).
+//! Password hashing with argon2id (by default the OWASP parameters: 19 MiB, 2 passes, 1
+//! lane; configurable, and a login re-hashes a password whose hash used other parameters).
 //!
 //! argon2 is deliberately slow, so every hash and check runs on tokio's blocking pool, never
 //! on the async workers.
@@ -19,8 +20,31 @@ pub struct Passwords {
     inner: Arc<Inner>,
 }
 
+/// The argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    /// Memory, in KiB.
+    pub memory_kib: u32,
+    /// Passes over the memory.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Params {
+    /// OWASP's recommendation: 19 MiB, 2 passes, 1 lane.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
 struct Inner {
     argon2: Argon2<'static>,
+    params: Params,
     /// A hash of a random password, checked when the email is unknown so that login takes
     /// the same time whether or not the account exists.
     dummy_hash: String,
@@ -30,13 +54,27 @@ impl Passwords {
     /// Builds the hasher with the OWASP parameters, and its dummy hash (one slow hash, done
     /// at start so the first unknown-email login is not faster than the rest).
     pub async fn new() -> anyhow::Result<Self> {
-        tokio::task::spawn_blocking(|| {
-            let params = Params::new(19 * 1024, 2, 1, None)
-                .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
-            let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        Self::with_params(Argon2Params::default()).await
+    }
+
+    /// Builds the hasher with the given cost parameters, and its dummy hash.
+    pub async fn with_params(config: Argon2Params) -> anyhow::Result<Self> {
+        tokio::task::spawn_blocking(move || {
+            let params = Params::new(
+                config.memory_kib,
+                config.iterations,
+                config.parallelism,
+                None,
+            )
+            .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+            let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
             let dummy_hash = hash_with(&argon2, &uuid::Uuid::new_v4().to_string())?;
             Ok(Self {
-                inner: Arc::new(Inner { argon2, dummy_hash }),
+                inner: Arc::new(Inner {
+                    argon2,
+                    params,
+                    dummy_hash,
+                }),
             })
         })
         .await
@@ -61,7 +99,8 @@ impl Passwords {
         let valid = tokio::task::spawn_blocking(move || {
             let known = hash.is_some();
             let hash = hash.unwrap_or_else(|| inner.dummy_hash.clone());
-            let parsed = PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+            let parsed =
+                PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
             let matches = inner
                 .argon2
                 .verify_password(password.as_bytes(), &parsed)
@@ -71,6 +110,25 @@ impl Passwords {
         .await
         .context("password check task")??;
         Ok(valid)
+    }
+}
+
+impl Passwords {
+    /// Whether `hash` was made with another algorithm, version or cost than the configured
+    /// one, so a login that just proved the password should replace it.
+    pub fn needs_rehash(&self, hash: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return false;
+        };
+        let current = &self.inner.params;
+        let same = parsed.algorithm == Algorithm::Argon2id.ident()
+            && parsed.version == Some(Version::V0x13.into())
+            && Params::try_from(&parsed).is_ok_and(|p| {
+                p.m_cost() == current.m_cost()
+                    && p.t_cost() == current.t_cost()
+                    && p.p_cost() == current.p_cost()
+            });
+        !same
     }
 }
 
@@ -91,9 +149,32 @@ mod tests {
         let passwords = Passwords::new().await?;
         let hash = passwords.hash("correct horse").await?;
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(passwords.verify("correct horse", Some(hash.clone())).await?);
+        assert!(
+            passwords
+                .verify("correct horse", Some(hash.clone()))
+                .await?
+        );
         assert!(!passwords.verify("correct horsf", Some(hash)).await?);
         assert!(!passwords.verify("anything", None).await?);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn other_parameters_need_a_rehash() -> anyhow::Result<()> {
+        let cheap = Argon2Params {
+            memory_kib: 8 * 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let old = Passwords::with_params(cheap).await?;
+        let current = Passwords::new().await?;
+        let old_hash = old.hash("correct horse").await?;
+        let new_hash = current.hash("correct horse").await?;
+        assert!(current.needs_rehash(&old_hash));
+        assert!(!current.needs_rehash(&new_hash));
+        assert!(!old.needs_rehash(&old_hash));
+        // An old hash still verifies: the rehash happens after a good login.
+        assert!(current.verify("correct horse", Some(old_hash)).await?);
         Ok(())
     }
 }

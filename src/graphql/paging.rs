@@ -136,7 +136,10 @@ impl TodoConnection {
             .unwrap_or_default();
         let (size, from_end) = match (args.first, args.last) {
             (Some(_), Some(_)) => {
-                return Err(AppError::bad_input("last", "first and last cannot be used together"));
+                return Err(AppError::bad_input(
+                    "last",
+                    "first and last cannot be used together",
+                ));
             }
             (None, Some(last)) => (check_size(last, "last")?, true),
             (first, None) => (check_size(first.unwrap_or(DEFAULT_PAGE), "first")?, false),

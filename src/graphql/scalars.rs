@@ -19,7 +19,9 @@ impl ScalarType for DateTime {
         chrono::DateTime::parse_from_rfc3339(text)
             .map(|t| Self(t.with_timezone(&Utc).trunc_subsecs(6)))
             .map_err(|_| {
-                InputValueError::custom("expected an RFC 3339 date-time such as 2026-01-31T09:00:00Z")
+                InputValueError::custom(
+                    "expected an RFC 3339 date-time such as 2026-01-31T09:00:00Z",
+                )
             })
     }
 
@@ -42,7 +44,10 @@ mod tests {
     fn offsets_become_utc() {
         let parsed = DateTime::parse(Value::String("2026-01-31T10:00:00.1234567+01:00".into()))
             .unwrap_or_else(|e| panic!("{}", e.into_server_error(Default::default()).message));
-        assert_eq!(parsed.to_value(), Value::String("2026-01-31T09:00:00.123456Z".into()));
+        assert_eq!(
+            parsed.to_value(),
+            Value::String("2026-01-31T09:00:00.123456Z".into())
+        );
     }
 
     #[test]

@@ -105,7 +105,9 @@ impl TodoQuery {
             return Ok(None);
         };
         let mut conn = ctx.conn().await?;
-        Ok(todos::get(&mut conn, viewer.user_id(), &raw).await?.map(Todo))
+        Ok(todos::get(&mut conn, viewer.user_id(), &raw)
+            .await?
+            .map(Todo))
     }
 
     /// The viewer's todos, a Relay connection with keyset cursors. `first`/`last` default
@@ -143,7 +145,11 @@ pub struct TodoMutation;
 #[Object]
 impl TodoMutation {
     /// Creates a todo for the viewer.
-    async fn create_todo(&self, ctx: &Context<'_>, input: CreateTodoInput) -> Result<Todo, AppError> {
+    async fn create_todo(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTodoInput,
+    ) -> Result<Todo, AppError> {
         let viewer = ctx.viewer()?;
         let new = NewTodo {
             title: check_title(&input.title)?,
@@ -178,7 +184,14 @@ impl TodoMutation {
         };
         let raw = ids::decode_todo(&id, "id")?.ok_or(AppError::NotFound)?;
         let mut conn = ctx.conn().await?;
-        let todo = todos::update(&mut conn, viewer.user_id(), &raw, &changes, expected_version).await?;
+        let todo = todos::update(
+            &mut conn,
+            viewer.user_id(),
+            &raw,
+            &changes,
+            expected_version,
+        )
+        .await?;
         Ok(Todo(todo))
     }
 
@@ -197,7 +210,11 @@ impl TodoMutation {
 
     /// "Toggle all": marks every todo of the viewer completed (or open); returns how many
     /// changed.
-    async fn set_all_todos_completed(&self, ctx: &Context<'_>, completed: bool) -> Result<i32, AppError> {
+    async fn set_all_todos_completed(
+        &self,
+        ctx: &Context<'_>,
+        completed: bool,
+    ) -> Result<i32, AppError> {
         let viewer = ctx.viewer()?;
         let mut conn = ctx.conn().await?;
         let n = todos::set_all_completed(&mut conn, viewer.user_id(), completed).await?;
@@ -217,7 +234,10 @@ impl TodoMutation {
 fn required<T>(value: MaybeUndefined<T>, field: &str) -> Result<Option<T>, AppError> {
     match value {
         MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Null => Err(AppError::bad_input(field, format!("{field} cannot be null"))),
+        MaybeUndefined::Null => Err(AppError::bad_input(
+            field,
+            format!("{field} cannot be null"),
+        )),
         MaybeUndefined::Value(v) => Ok(Some(v)),
     }
 }
@@ -247,7 +267,10 @@ fn check_title(raw: &str) -> Result<String, AppError> {
 }
 
 fn check_notes(notes: Option<String>) -> Result<Option<String>, AppError> {
-    if notes.as_deref().is_some_and(|n| n.chars().count() > NOTES_MAX) {
+    if notes
+        .as_deref()
+        .is_some_and(|n| n.chars().count() > NOTES_MAX)
+    {
         return Err(AppError::bad_input(
             "input.notes",
             format!("notes must be at most {NOTES_MAX} characters"),

@@ -8,7 +8,9 @@ use diesel::{dsl, prelude::*};
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 
-pub use listing::{Direction, Filter, ListQuery, Order, OrderField, Position, SortKey, count, list};
+pub use listing::{
+    Direction, Filter, ListQuery, Order, OrderField, Position, SortKey, count, list,
+};
 
 use super::schema::todos;
 use crate::{auth::UserId, db::DbConn, db::with_conn, error::AppError};

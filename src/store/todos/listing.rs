@@ -102,8 +102,10 @@ impl Position {
     pub fn fits(&self, field: OrderField) -> bool {
         matches!(
             (&self.key, field),
-            (SortKey::Time(_), OrderField::CreatedAt | OrderField::UpdatedAt)
-                | (SortKey::MaybeTime(_), OrderField::DueAt)
+            (
+                SortKey::Time(_),
+                OrderField::CreatedAt | OrderField::UpdatedAt
+            ) | (SortKey::MaybeTime(_), OrderField::DueAt)
                 | (SortKey::Int(_), OrderField::Priority)
                 | (SortKey::Text(_), OrderField::Title)
         )
@@ -193,16 +195,18 @@ macro_rules! beyond_due {
                     .is_not_null()
                     .or(todos::due_at.is_null().and(todos::id.$cmp(id))),
             ),
-            (Some(due), true) => $query.filter(todos::due_at.is_null().or(
-                todos::due_at
+            (Some(due), true) => $query.filter(
+                todos::due_at.is_null().or(todos::due_at
                     .$cmp(due)
-                    .or(todos::due_at.eq(due).and(todos::id.$cmp(id))),
-            )),
-            (Some(due), false) => $query.filter(todos::due_at.is_not_null().and(
-                todos::due_at
-                    .$cmp(due)
-                    .or(todos::due_at.eq(due).and(todos::id.$cmp(id))),
-            )),
+                    .or(todos::due_at.eq(due).and(todos::id.$cmp(id)))),
+            ),
+            (Some(due), false) => $query.filter(
+                todos::due_at.is_not_null().and(
+                    todos::due_at
+                        .$cmp(due)
+                        .or(todos::due_at.eq(due).and(todos::id.$cmp(id))),
+                ),
+            ),
         }
     }};
 }
@@ -272,9 +276,11 @@ pub async fn list(
                     q.order_by(flag.desc())
                 };
                 if walk_asc {
-                    q.then_order_by(todos::due_at.asc()).then_order_by(todos::id.asc())
+                    q.then_order_by(todos::due_at.asc())
+                        .then_order_by(todos::id.asc())
                 } else {
-                    q.then_order_by(todos::due_at.desc()).then_order_by(todos::id.desc())
+                    q.then_order_by(todos::due_at.desc())
+                        .then_order_by(todos::id.desc())
                 }
             }
         };
