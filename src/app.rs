@@ -1,19 +1,23 @@
 //! Builds the application from its settings and serves it until told to stop.
 
-use std::{net::SocketAddr, path::Path};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::Path,
+    sync::Arc,
+};
 
 use anyhow::Context;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
     auth::{
-        Auth, Passwords, Revocations, SessionSettings, Tokens, keys::KeySet,
+        Auth, Passwords, RateLimits, Revocations, SessionSettings, Tokens, keys::KeySet,
         passwords::Argon2Params, revocation::Follower, tokens::MIN_SECRET_LEN,
     },
     config::Settings,
     db::DbPool,
-    graphql::{self, AppState},
-    http::{self, HttpState},
+    graphql::{self, AppState, Guards, Limits},
+    http::{self, HttpOptions, HttpState},
 };
 
 /// A running server.
@@ -29,13 +33,7 @@ pub struct Server {
 /// Connects to the database, applies migrations, binds `listen_addr` and serves in a
 /// background task.
 pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
-    let db = DbPool::connect(
-        &settings.database_url,
-        settings.database_pool_size,
-        settings.database_timeout,
-    )
-    .await
-    .context("connecting to the database")?;
+    let db = connect(&settings).await?;
     let secret = jwt_secret(&settings)?;
     let tokens = Tokens::with_keys(
         KeySet::from_settings(&settings, &secret)?,
@@ -43,6 +41,17 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         &settings.jwt_audience,
         settings.access_token_ttl,
     )?;
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let passwords = Passwords::with_params(
+        Argon2Params {
+            memory_kib: settings.argon2_memory_kib,
+            iterations: settings.argon2_iterations,
+            parallelism: settings.argon2_parallelism,
+        },
+        settings.hashing_concurrency.unwrap_or(cores),
+        settings.hashing_queue_timeout,
+    )
+    .await?;
     let (revocations, follower) = Revocations::follow(
         db.clone(),
         &settings.database_url,
@@ -51,28 +60,62 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     .await?;
     let auth = Auth {
         tokens: tokens.clone(),
-        passwords: Passwords::with_params(Argon2Params {
-            memory_kib: settings.argon2_memory_kib,
-            iterations: settings.argon2_iterations,
-            parallelism: settings.argon2_parallelism,
-        })
-        .await?,
+        passwords,
+        limits: Arc::new(RateLimits::new(
+            settings.auth_rate_limit_ip.0,
+            settings.auth_rate_limit_account.0,
+        )),
+        password_min_length: usize::from(settings.password_min_length),
         sessions: SessionSettings {
             refresh_ttl: settings.refresh_token_ttl,
             reuse_grace: settings.refresh_reuse_grace,
         },
         revocations: revocations.clone(),
     };
-    let schema = graphql::build(AppState {
-        db: db.clone(),
-        auth,
-    });
+    let guards = Guards {
+        limits: Limits {
+            depth: settings.graphql_max_depth,
+            aliases: settings.graphql_max_aliases,
+            selections: settings.graphql_max_selections,
+            directives: settings.graphql_max_directives,
+            bytes: settings.graphql_max_document_bytes,
+            tokens: settings.graphql_max_tokens,
+        },
+        max_complexity: settings.graphql_max_complexity,
+        production: settings.production,
+    };
+    let schema = graphql::build(
+        AppState {
+            db: db.clone(),
+            auth,
+        },
+        guards,
+    );
+    let trusted_proxies = settings
+        .trusted_proxies
+        .iter()
+        .map(|p| p.trim())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<IpAddr>()
+                .with_context(|| format!("TRUSTED_PROXIES: {p:?} is not an IP address"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let router = http::router(HttpState {
         schema,
         db: db.clone(),
         tokens,
         revocations,
-    });
+        options: HttpOptions {
+            max_body_bytes: settings.max_body_bytes,
+            request_timeout: settings.request_timeout,
+            batch_max: usize::from(settings.graphql_batch_max),
+            graphiql: !settings.production,
+            trusted_proxies,
+            cors_origins: settings.cors_allowed_origins.clone(),
+            cors_credentials: settings.cors_allow_credentials,
+        },
+    })?;
     let listener = TcpListener::bind(settings.listen_addr)
         .await
         .with_context(|| format!("binding {}", settings.listen_addr))?;
@@ -88,7 +131,11 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         })
         .await
     });
-    tracing::info!(%addr, backend = db.backend(), "serving; GraphiQL at http://{addr}/graphql");
+    if settings.production {
+        tracing::info!(%addr, backend = db.backend(), "serving GraphQL at http://{addr}/graphql");
+    } else {
+        tracing::info!(%addr, backend = db.backend(), "serving; GraphiQL at http://{addr}/graphql");
+    }
     Ok(Server {
         addr,
         db,
@@ -110,14 +157,21 @@ impl Server {
 
 /// Applies pending migrations and returns.
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let db = DbPool::connect(
-        &settings.database_url,
-        settings.database_pool_size,
-        settings.database_timeout,
-    )
-    .await?;
-    db.close();
+    connect(settings).await?.close();
     Ok(())
+}
+
+async fn connect(settings: &Settings) -> anyhow::Result<DbPool> {
+    DbPool::connect(
+        &settings.database_url,
+        crate::db::PoolOptions {
+            size: settings.database_pool_size,
+            timeout: settings.database_timeout,
+            statement_timeout: settings.database_statement_timeout,
+        },
+    )
+    .await
+    .context("connecting to the database")
 }
 
 /// The configured secret, or one generated once into `DATA_DIR` and reused after.

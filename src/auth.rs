@@ -4,10 +4,14 @@
 //! signup or login that checked the password. A GraphQL argument never becomes an owner.
 
 pub mod keys;
+pub mod password_policy;
 pub mod passwords;
+pub mod rate_limit;
 pub mod revocation;
 pub mod sessions;
 pub mod tokens;
+
+use std::{net::IpAddr, sync::Arc};
 
 use crate::{
     db::DbConn,
@@ -16,6 +20,7 @@ use crate::{
 };
 
 pub use passwords::Passwords;
+pub use rate_limit::RateLimits;
 pub use revocation::Revocations;
 pub use sessions::{LogoutScope, SessionSettings, TokenPair};
 pub use tokens::Tokens;
@@ -62,13 +67,18 @@ impl Viewer {
     }
 }
 
-/// Auth's services: token signing, password hashing, sessions and their revocation.
+/// Auth's services: token signing, password hashing, the limits on guessing, sessions and
+/// their revocation.
 #[derive(Clone)]
 pub struct Auth {
     /// Issues and verifies access tokens.
     pub tokens: Tokens,
     /// Hashes and checks passwords.
     pub passwords: Passwords,
+    /// Attempts per client IP and failed logins per account.
+    pub limits: Arc<RateLimits>,
+    /// The shortest new password accepted, in characters.
+    pub password_min_length: usize,
     /// Refresh-token lifetime and reuse grace.
     pub sessions: SessionSettings,
     /// The revoked sessions whose access tokens are refused.
@@ -83,24 +93,31 @@ pub struct SignedIn {
     pub user_id: UserId,
 }
 
-/// Validated signup values.
+/// Signup values: the email normalised, the display name checked, the password as given.
 pub struct Signup<'a> {
     /// Normalised email.
     pub email: &'a str,
-    /// The password as given (checked for length).
+    /// The password as given; the policy checks it here.
     pub password: &'a str,
     /// Optional display name.
     pub display_name: Option<&'a str>,
 }
 
 impl Auth {
-    /// Creates an account; `EMAIL_TAKEN` when the email exists.
+    /// Creates an account; `EMAIL_TAKEN` when the email exists, `BAD_USER_INPUT` on
+    /// `input.password` for a password the policy refuses.
     pub async fn signup(
         &self,
         conn: &mut DbConn,
         signup: Signup<'_>,
+        ip: Option<IpAddr>,
     ) -> Result<SignedIn, AppError> {
-        let hash = self.passwords.hash(signup.password).await?;
+        self.limits.attempt_from(ip)?;
+        let local_part = signup.email.split('@').next().unwrap_or_default();
+        let hints = [local_part, signup.display_name.unwrap_or_default()];
+        let password = password_policy::check(signup.password, self.password_min_length, &hints)
+            .map_err(|why| AppError::bad_input("input.password", why))?;
+        let hash = self.passwords.hash(&password).await?;
         let user = users::create(
             conn,
             NewUser {
@@ -120,17 +137,21 @@ impl Auth {
         conn: &mut DbConn,
         email: &str,
         password: &str,
+        ip: Option<IpAddr>,
     ) -> Result<SignedIn, AppError> {
+        self.limits.attempt_from(ip)?;
+        self.limits.check_account(email)?;
         let user = users::find_by_email(conn, email).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
-        let valid = self.passwords.verify(password, hash).await?;
+        let password = password_policy::normalize(password);
+        let valid = self.passwords.verify(&password, hash).await?;
         match user {
             Some(user) if valid => {
                 let signed_in = signed_in(user);
-                self.rehash_if_outdated(conn, &signed_in, password).await;
+                self.rehash_if_outdated(conn, &signed_in, &password).await;
                 Ok(signed_in)
             }
-            _ => Err(AppError::InvalidCredentials),
+            _ => Err(self.limits.login_failed(email)),
         }
     }
 

@@ -139,6 +139,133 @@ pub struct Settings {
     /// `pretty` or `json`; levels by `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
+
+    /// The production switch: introspection, field suggestions and GraphiQL off.
+    #[arg(long, env = "PRODUCTION", default_value_t = false, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub production: bool,
+
+    /// signup + login + refresh attempts per client IP (`N/duration`), or `off`.
+    #[arg(long, env = "AUTH_RATE_LIMIT_IP", default_value = "30/5m", value_parser = parse_rate)]
+    pub auth_rate_limit_ip: RateLimit,
+
+    /// Failed logins per account email (`N/duration`), or `off`.
+    #[arg(long, env = "AUTH_RATE_LIMIT_ACCOUNT", default_value = "10/5m", value_parser = parse_rate)]
+    pub auth_rate_limit_account: RateLimit,
+
+    /// Comma-separated origins allowed by CORS; `*` allows any (not with credentials).
+    #[arg(
+        long,
+        env = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// Let browsers send credentials (cookies) cross-origin; refused together with `*`.
+    #[arg(long, env = "CORS_ALLOW_CREDENTIALS", default_value_t = false, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub cors_allow_credentials: bool,
+
+    /// Comma-separated proxy IP addresses whose `X-Forwarded-For` is believed.
+    #[arg(
+        long,
+        env = "TRUSTED_PROXIES",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub trusted_proxies: Vec<String>,
+
+    /// Minimum password length in characters (8 to 128; NIST asks 15 where the password is
+    /// the only factor).
+    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(8..=128))]
+    pub password_min_length: u16,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Longest a GraphQL request may run before it is stopped.
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+
+    /// Longest one SQL statement may run on PostgreSQL.
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub database_statement_timeout: Duration,
+
+    /// Deepest selection nesting (introspection fields excepted).
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 10)]
+    pub graphql_max_depth: usize,
+
+    /// Largest query cost; a connection costs 500 plus its page size times its selections.
+    #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 5000)]
+    pub graphql_max_complexity: usize,
+
+    /// Most aliases in one document.
+    #[arg(long, env = "GRAPHQL_MAX_ALIASES", default_value_t = 15)]
+    pub graphql_max_aliases: usize,
+
+    /// Most field selections in one document, `__typename` included.
+    #[arg(long, env = "GRAPHQL_MAX_SELECTIONS", default_value_t = 250)]
+    pub graphql_max_selections: usize,
+
+    /// Most directives in one document.
+    #[arg(long, env = "GRAPHQL_MAX_DIRECTIVES", default_value_t = 10)]
+    pub graphql_max_directives: usize,
+
+    /// Largest GraphQL document, in bytes.
+    #[arg(long, env = "GRAPHQL_MAX_DOCUMENT_BYTES", default_value_t = 16 * 1024)]
+    pub graphql_max_document_bytes: usize,
+
+    /// Most lexical tokens in one GraphQL document.
+    #[arg(long, env = "GRAPHQL_MAX_TOKENS", default_value_t = 2000)]
+    pub graphql_max_tokens: usize,
+
+    /// Operations allowed in one batched request (a JSON array); 0 turns batching off.
+    #[arg(long, env = "GRAPHQL_BATCH_MAX", default_value_t = 0,
+          value_parser = clap::value_parser!(u8).range(0..=10))]
+    pub graphql_batch_max: u8,
+
+    /// Password hashes computed at once [default: the number of CPU cores].
+    #[arg(long, env = "HASHING_CONCURRENCY")]
+    pub hashing_concurrency: Option<usize>,
+
+    /// How long a signup or login waits for a hashing slot before `RATE_LIMITED`.
+    #[arg(long, env = "HASHING_QUEUE_TIMEOUT", default_value = "2s", value_parser = parse_duration)]
+    pub hashing_queue_timeout: Duration,
+}
+
+/// A rate: at most `count` events per `period`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    /// Events allowed per period.
+    pub count: u32,
+    /// The period.
+    pub period: Duration,
+}
+
+/// A rate limit setting: a rate, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit(pub Option<Rate>);
+
+/// Parses `N/duration` (`30/5m`) or `off`.
+fn parse_rate(value: &str) -> Result<RateLimit, String> {
+    if value.trim().eq_ignore_ascii_case("off") {
+        return Ok(RateLimit(None));
+    }
+    let (count, period) = value
+        .split_once('/')
+        .ok_or_else(|| format!("expected N/duration such as 30/5m, or off; got {value:?}"))?;
+    let count: u32 = count
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad count in {value:?}"))?;
+    let period = parse_duration(period.trim())?;
+    if count == 0 || period.is_zero() {
+        return Err("a rate needs a positive count and period; use `off` to disable".into());
+    }
+    Ok(RateLimit(Some(Rate { count, period })))
 }
 
 /// The access-token signing algorithm.
@@ -162,4 +289,33 @@ impl Settings {
 
 fn parse_duration(value: &str) -> Result<Duration, String> {
     humantime::parse_duration(value).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_or_turn_off() {
+        let rate = parse_rate("30/5m").ok().and_then(|r| r.0);
+        assert_eq!(
+            rate,
+            Some(Rate {
+                count: 30,
+                period: Duration::from_secs(300)
+            })
+        );
+        assert_eq!(parse_rate("off"), Ok(RateLimit(None)));
+        assert!(parse_rate("30").is_err());
+        assert!(parse_rate("0/5m").is_err());
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let settings = Settings::try_parse_from(["todo-graphql"]).map_err(|e| e.to_string());
+        let settings = settings.unwrap_or_else(|e| panic!("{e}"));
+        assert!(!settings.production);
+        assert_eq!(settings.graphql_batch_max, 0);
+        assert!(settings.cors_allowed_origins.iter().all(String::is_empty));
+    }
 }

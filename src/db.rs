@@ -221,6 +221,17 @@ where
     outcome
 }
 
+/// How the pool behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    /// Most connections; a default per backend when `None`.
+    pub size: Option<usize>,
+    /// Longest wait for a connection.
+    pub timeout: Duration,
+    /// Longest one statement may run (PostgreSQL).
+    pub statement_timeout: Duration,
+}
+
 /// Which database a URL names, and how to reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Target {
@@ -243,18 +254,19 @@ fn parse_url(url: &str) -> anyhow::Result<Target> {
 }
 
 impl DbPool {
-    /// Connects to `url` with at most `size` connections (a default per backend when
-    /// `None`), waiting at most `timeout` for a connection, and applies the embedded
-    /// migrations of that backend that have not run yet.
-    pub async fn connect(
-        url: &str,
-        size: Option<usize>,
-        timeout: Duration,
-    ) -> anyhow::Result<Self> {
+    /// Connects to `url` and applies the embedded migrations of that backend that have not
+    /// run yet.
+    pub async fn connect(url: &str, options: PoolOptions) -> anyhow::Result<Self> {
+        let PoolOptions {
+            size,
+            timeout,
+            statement_timeout,
+        } = options;
         let pool = match parse_url(url)? {
             Target::Postgres(url) => {
                 let mut config = ManagerConfig::default();
-                config.custom_setup = Box::new(establish_pg);
+                let millis = statement_timeout.as_millis();
+                config.custom_setup = Box::new(move |url| establish_pg(url, millis));
                 let manager =
                     AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
                 let pool = Pool::builder(manager)
@@ -377,10 +389,15 @@ fn establish_sqlite(path: &str) -> BoxFuture<'_, diesel::ConnectionResult<Sqlite
     .boxed()
 }
 
-fn establish_pg(url: &str) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgConnection>> {
+fn establish_pg(
+    url: &str,
+    statement_timeout_ms: u128,
+) -> BoxFuture<'_, diesel::ConnectionResult<AsyncPgConnection>> {
     async move {
-        let (config, tls) =
+        let (mut config, tls) =
             pg_config(url).map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+        // A slow statement must not hold a pooled connection forever.
+        config.options(format!("-c statement_timeout={statement_timeout_ms}"));
         let bad = |e: tokio_postgres::Error| diesel::ConnectionError::BadConnection(e.to_string());
         if tls {
             let (client, conn) = config.connect(rustls_connector()).await.map_err(bad)?;

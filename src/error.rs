@@ -73,6 +73,15 @@ pub enum AppError {
         /// What is stored.
         current: i32,
     },
+    /// `RATE_LIMITED`: too many attempts; try again after `retry_after` seconds.
+    #[error("too many attempts; try again in {retry_after} seconds")]
+    RateLimited {
+        /// Seconds until an attempt may succeed.
+        retry_after: u64,
+    },
+    /// `INTERNAL_SERVER_ERROR` with reason `TIMEOUT`: the request ran out of time.
+    #[error("the request took too long and was stopped")]
+    Timeout,
     /// `INTERNAL_SERVER_ERROR`: logged in full, shown masked.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -110,7 +119,8 @@ impl AppError {
             Self::BadUserInput { .. } => "BAD_USER_INPUT",
             Self::NotFound => "NOT_FOUND",
             Self::Conflict { .. } => "CONFLICT",
-            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Timeout | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
 
@@ -151,6 +161,11 @@ fn shape_app_error(error: &mut ServerError, app: &AppError, request_id: &str) {
         }
         AppError::BadUserInput { field, .. } => ext.set("field", field.as_str()),
         AppError::Conflict { current, .. } => ext.set("currentVersion", *current),
+        AppError::RateLimited { retry_after } => ext.set("retryAfter", *retry_after),
+        AppError::Timeout => {
+            ext.set("reason", "TIMEOUT");
+            ext.set("requestId", request_id);
+        }
         AppError::Internal(detail) => {
             tracing::error!(request_id, error = ?detail, "internal error");
             error.message = INTERNAL_MESSAGE.to_owned();

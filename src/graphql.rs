@@ -3,6 +3,7 @@
 
 mod auth;
 mod ids;
+mod limits;
 mod node;
 mod paging;
 mod scalars;
@@ -14,6 +15,7 @@ use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 
 use crate::{auth::Viewer, db::DbConn, error::AppError, error::AuthFailure};
 
+pub use limits::Limits;
 pub use scalars::DateTime;
 
 /// The schema type served at `/graphql`.
@@ -42,15 +44,34 @@ pub struct AppState {
     pub auth: crate::auth::Auth,
 }
 
+/// How the schema guards itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Guards {
+    /// Document limits checked at parse time.
+    pub limits: Limits,
+    /// The largest query cost.
+    pub max_complexity: usize,
+    /// Production: no introspection and no field suggestions.
+    pub production: bool,
+}
+
 /// Builds the schema over `state`.
-pub fn build(state: AppState) -> TodoSchema {
-    Schema::build(
+pub fn build(state: AppState, guards: Guards) -> TodoSchema {
+    let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
     )
     .data(state)
-    .finish()
+    .extension(guards.limits)
+    .limit_complexity(guards.max_complexity)
+    // Our own depth check, which exempts introspection, runs at parse time; this bound
+    // only keeps the engine's recursion in check.
+    .limit_recursive_depth(64);
+    if guards.production {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
 }
 
 /// The schema's SDL, as committed in `schema.graphql`.

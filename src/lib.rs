@@ -13,7 +13,7 @@
 //! - [`store`]: every query; owner scoping lives here.
 //! - [`db`]: the pool over PostgreSQL or SQLite; the only module that knows there are two.
 //! - [`error`]: the one error type and its mapping to the contract's codes.
-//! - [`request_meta`]: the user agent and client address of a request.
+//! - [`request_meta`]: the caller's user agent and IP, for resolvers.
 
 pub mod app;
 pub mod auth;

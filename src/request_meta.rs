@@ -1,14 +1,12 @@
-//! Who is on the other end of a request, as far as the transport tells: the `User-Agent`
-//! and the client's address. The HTTP layer puts a [`RequestMeta`] into every GraphQL
-//! request's data; sessions record it, rate limits key on the address.
+//! Facts about the HTTP request that resolvers may need: who sent it, from where.
 
 use std::net::IpAddr;
 
-/// The request's user agent and client address, when known.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The caller's user agent and client IP, placed in each GraphQL request's data.
+#[derive(Debug, Clone, Default)]
 pub struct RequestMeta {
-    /// The `User-Agent` header, if sent (cut to a sane length).
+    /// The `User-Agent` header, if any.
     pub user_agent: Option<String>,
-    /// The client's address.
+    /// The client's address: the socket peer, or `X-Forwarded-For` from a trusted proxy.
     pub ip: Option<IpAddr>,
 }

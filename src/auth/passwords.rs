@@ -4,13 +4,15 @@
 //! argon2 is deliberately slow, so every hash and check runs on tokio's blocking pool, never
 //! on the async workers.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use anyhow::Context;
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
     password_hash::{SaltString, rand_core::OsRng},
 };
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::AppError;
 
@@ -45,6 +47,10 @@ impl Default for Argon2Params {
 struct Inner {
     argon2: Argon2<'static>,
     params: Params,
+    /// Hashing slots: each hash holds 19 MiB and a core, so a login storm waits here, briefly,
+    /// instead of exhausting memory or starving other requests.
+    slots: Arc<Semaphore>,
+    queue_timeout: Duration,
     /// A hash of a random password, checked when the email is unknown so that login takes
     /// the same time whether or not the account exists.
     dummy_hash: String,
@@ -52,13 +58,19 @@ struct Inner {
 
 impl Passwords {
     /// Builds the hasher with the OWASP parameters, and its dummy hash (one slow hash, done
-    /// at start so the first unknown-email login is not faster than the rest).
-    pub async fn new() -> anyhow::Result<Self> {
-        Self::with_params(Argon2Params::default()).await
+    /// at start so the first unknown-email login is not faster than the rest). At most
+    /// `concurrency` hashes run at once; a caller waits `queue_timeout` for a slot at most.
+    pub async fn new(concurrency: usize, queue_timeout: Duration) -> anyhow::Result<Self> {
+        Self::with_params(Argon2Params::default(), concurrency, queue_timeout).await
     }
 
-    /// Builds the hasher with the given cost parameters, and its dummy hash.
-    pub async fn with_params(config: Argon2Params) -> anyhow::Result<Self> {
+    /// Like [`Passwords::new`], with the given cost parameters.
+    pub async fn with_params(
+        config: Argon2Params,
+        concurrency: usize,
+        queue_timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let slots = Arc::new(Semaphore::new(concurrency.max(1)));
         tokio::task::spawn_blocking(move || {
             let params = Params::new(
                 config.memory_kib,
@@ -73,6 +85,8 @@ impl Passwords {
                 inner: Arc::new(Inner {
                     argon2,
                     params,
+                    slots,
+                    queue_timeout,
                     dummy_hash,
                 }),
             })
@@ -81,22 +95,38 @@ impl Passwords {
         .context("building the password hasher")?
     }
 
+    /// A hashing slot, or `RATE_LIMITED` when none frees up in time.
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, AppError> {
+        let slots = Arc::clone(&self.inner.slots);
+        match tokio::time::timeout(self.inner.queue_timeout, slots.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(closed)) => Err(anyhow::anyhow!("hashing slots closed: {closed}").into()),
+            Err(_) => Err(AppError::RateLimited { retry_after: 1 }),
+        }
+    }
+
     /// A PHC string of `password`, with a fresh salt.
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
+        let permit = self.slot().await?;
         let inner = Arc::clone(&self.inner);
         let password = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || hash_with(&inner.argon2, &password))
-            .await
-            .context("password hashing task")??;
+        let hash = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_with(&inner.argon2, &password)
+        })
+        .await
+        .context("password hashing task")??;
         Ok(hash)
     }
 
     /// Whether `password` matches `hash`; with no hash, checks against the dummy one and
     /// answers `false`, taking the same time.
     pub async fn verify(&self, password: &str, hash: Option<String>) -> Result<bool, AppError> {
+        let permit = self.slot().await?;
         let inner = Arc::clone(&self.inner);
         let password = password.to_owned();
         let valid = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let known = hash.is_some();
             let hash = hash.unwrap_or_else(|| inner.dummy_hash.clone());
             let parsed =
@@ -146,7 +176,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_argon2id_and_check_only_their_password() -> anyhow::Result<()> {
-        let passwords = Passwords::new().await?;
+        let passwords = Passwords::new(2, Duration::from_secs(5)).await?;
         let hash = passwords.hash("correct horse").await?;
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(
@@ -166,8 +196,9 @@ mod tests {
             iterations: 1,
             parallelism: 1,
         };
-        let old = Passwords::with_params(cheap).await?;
-        let current = Passwords::new().await?;
+        let slow = Duration::from_secs(5);
+        let old = Passwords::with_params(cheap, 2, slow).await?;
+        let current = Passwords::new(2, slow).await?;
         let old_hash = old.hash("correct horse").await?;
         let new_hash = current.hash("correct horse").await?;
         assert!(current.needs_rehash(&old_hash));
@@ -175,6 +206,19 @@ mod tests {
         assert!(!old.needs_rehash(&old_hash));
         // An old hash still verifies: the rehash happens after a good login.
         assert!(current.verify("correct horse", Some(old_hash)).await?);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_full_house_answers_rate_limited() -> anyhow::Result<()> {
+        let passwords = Passwords::new(1, Duration::from_millis(1)).await?;
+        let held = passwords.slot().await?;
+        assert!(matches!(
+            passwords.hash("correct horse").await,
+            Err(AppError::RateLimited { retry_after: 1 })
+        ));
+        drop(held);
+        assert!(passwords.hash("correct horse").await.is_ok());
         Ok(())
     }
 }

@@ -9,14 +9,16 @@
 //! in-memory [`Revocations`] of this process at once, and of the other instances through
 //! the store's notification.
 
-use std::time::Duration;
+use std::{net::IpAddr, time::Duration};
 
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use rand::RngCore as _;
 use sha2::{Digest as _, Sha256};
 
-use super::{Auth, SessionId, SignedIn, UserId, Viewer, signed_in, tokens::Issued};
+use super::{
+    Auth, SessionId, SignedIn, UserId, Viewer, password_policy, signed_in, tokens::Issued,
+};
 use crate::{
     db::DbConn,
     error::{AppError, AuthFailure},
@@ -120,12 +122,15 @@ impl Auth {
         })
     }
 
-    /// Exchanges a refresh token for a new pair; see the module's notes on reuse.
+    /// Exchanges a refresh token for a new pair; see the module's notes on reuse. Counts
+    /// as an attempt from `ip` for the rate limit.
     pub async fn refresh(
         &self,
         conn: &mut DbConn,
         refresh_token: &str,
+        ip: Option<IpAddr>,
     ) -> Result<(SignedIn, TokenPair), AppError> {
+        self.limits.attempt_from(ip)?;
         let hash = hash_refresh_token(refresh_token);
         conn.begin().await?;
         let decided = self.refresh_in_transaction(conn, &hash).await;
@@ -218,8 +223,9 @@ impl Auth {
         }
     }
 
-    /// Checks the current password, stores the new one, ends every other session, and
-    /// gives the current one fresh tokens (the refresh tokens handed out before stop
+    /// Checks the current password and the new one against the password policy
+    /// (`BAD_USER_INPUT` on `newPassword`), stores the new one, ends every other session,
+    /// and gives the current one fresh tokens (the refresh tokens handed out before stop
     /// working).
     pub async fn change_password(
         &self,
@@ -229,7 +235,11 @@ impl Auth {
         new: &str,
     ) -> Result<(SignedIn, TokenPair), AppError> {
         let user = self.check_viewer_password(conn, viewer, current).await?;
-        let hash = self.passwords.hash(new).await?;
+        let local_part = user.email.split('@').next().unwrap_or_default();
+        let hints = [local_part, user.display_name.as_deref().unwrap_or_default()];
+        let new = password_policy::check(new, self.password_min_length, &hints)
+            .map_err(|why| AppError::bad_input("newPassword", why))?;
+        let hash = self.passwords.hash(&new).await?;
         let (refresh_token, new_hash) = new_refresh_token();
         let refresh_expires_at = self.refresh_expiry()?;
         let until = self.revoked_until()?;
@@ -287,8 +297,8 @@ impl Auth {
         Ok(())
     }
 
-    /// The viewer's account, after checking `password` against it; `INVALID_CREDENTIALS`
-    /// when it does not match.
+    /// The viewer's account, after checking `password` (as typed: it is normalised here)
+    /// against it; `INVALID_CREDENTIALS` when it does not match.
     async fn check_viewer_password(
         &self,
         conn: &mut DbConn,
@@ -300,7 +310,10 @@ impl Auth {
             .ok_or(AppError::Unauthenticated(AuthFailure::SessionRevoked))?;
         let valid = self
             .passwords
-            .verify(password, Some(user.password_hash.clone()))
+            .verify(
+                &password_policy::normalize(password),
+                Some(user.password_hash.clone()),
+            )
             .await?;
         if !valid {
             return Err(AppError::InvalidCredentials);

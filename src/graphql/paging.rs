@@ -188,6 +188,14 @@ impl TodoConnection {
     }
 }
 
+/// The query cost of a connection: a fixed cost for its database round trip, plus its
+/// page size times the cost of what is selected per page.
+pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    const ROUND_TRIP: usize = 500;
+    let size = first.or(last).unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    ROUND_TRIP + usize::try_from(size).unwrap_or(1) * child_complexity
+}
+
 fn check_size(size: i32, field: &str) -> Result<i32, AppError> {
     if !(0..=MAX_PAGE).contains(&size) {
         return Err(AppError::bad_input(

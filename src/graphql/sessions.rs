@@ -2,9 +2,12 @@
 //! `revokeSession`, `changePassword` and `deleteAccount`.
 
 use async_graphql::{Context, Enum, ID, Object};
-use unicode_normalization::UnicodeNormalization as _;
 
-use super::{ContextExt, DateTime, auth::AuthPayload, auth::check_password, ids};
+use super::{
+    ContextExt, DateTime,
+    auth::{AuthPayload, client_ip},
+    ids,
+};
 use crate::{
     auth::{self, Viewer},
     error::AppError,
@@ -98,7 +101,10 @@ impl SessionMutation {
     ) -> Result<AuthPayload, AppError> {
         let state = ctx.state()?;
         let mut conn = ctx.conn().await?;
-        let (signed_in, pair) = state.auth.refresh(&mut conn, &refresh_token).await?;
+        let (signed_in, pair) = state
+            .auth
+            .refresh(&mut conn, &refresh_token, client_ip(ctx))
+            .await?;
         Ok(AuthPayload::new(signed_in, pair))
     }
 
@@ -131,8 +137,8 @@ impl SessionMutation {
         Ok(true)
     }
 
-    /// Changes the password: `INVALID_CREDENTIALS` when `currentPassword` is wrong, the
-    /// signup rules for `newPassword`. Every other session ends; this one gets fresh tokens.
+    /// Changes the password: `INVALID_CREDENTIALS` when `currentPassword` is wrong; the
+    /// signup rules for `newPassword` (`BAD_USER_INPUT` on `newPassword`). Every other session ends; this one gets fresh tokens.
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -140,8 +146,6 @@ impl SessionMutation {
         new_password: String,
     ) -> Result<AuthPayload, AppError> {
         let viewer = ctx.viewer()?;
-        let new_password = check_password(&new_password, "newPassword")?;
-        let current_password: String = current_password.nfkc().collect();
         let state = ctx.state()?;
         let mut conn = ctx.conn().await?;
         let (signed_in, pair) = state
@@ -155,7 +159,6 @@ impl SessionMutation {
     /// `INVALID_CREDENTIALS` when the password is wrong.
     async fn delete_account(&self, ctx: &Context<'_>, password: String) -> Result<bool, AppError> {
         let viewer = ctx.viewer()?;
-        let password: String = password.nfkc().collect();
         let state = ctx.state()?;
         let mut conn = ctx.conn().await?;
         state

@@ -114,6 +114,7 @@ impl TodoQuery {
     /// to 20 and may not exceed 100; cursors are valid only with the same `filter` and
     /// `orderBy`.
     #[expect(clippy::too_many_arguments, reason = "the Relay connection arguments")]
+    #[graphql(complexity = "paging::cost(first, last, child_complexity)")]
     async fn todos(
         &self,
         ctx: &Context<'_>,
