@@ -36,6 +36,9 @@ pub enum Backend {
 /// `TEST_DATABASE_URL` is unset and `REQUIRE_POSTGRES` is not `1`.
 macro_rules! backend_tests {
     ($name:ident, |$app:ident| $body:block) => {
+        backend_tests!($name, [], |$app| $body);
+    };
+    ($name:ident, [$($arg:expr),*], |$app:ident| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -44,14 +47,18 @@ macro_rules! backend_tests {
 
             #[tokio::test(flavor = "multi_thread")]
             async fn sqlite() {
-                let app = crate::helpers::TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+                let app = crate::helpers::TestApp::spawn_with(
+                    crate::helpers::Backend::Sqlite,
+                    &[$($arg),*],
+                )
+                .await;
                 body(&app).await;
                 app.shutdown().await;
             }
 
             #[tokio::test(flavor = "multi_thread")]
             async fn postgres() {
-                let Some(app) = crate::helpers::TestApp::spawn_postgres().await else {
+                let Some(app) = crate::helpers::TestApp::spawn_postgres_with(&[$($arg),*]).await else {
                     return;
                 };
                 body(&app).await;
@@ -65,6 +72,8 @@ macro_rules! backend_tests {
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub client: reqwest::Client,
+    /// The database this app serves from (a second instance can share it).
+    pub database_url: String,
     server: Option<app::Server>,
     // Dropped after the server field: the database outlives the server.
     pg: Option<PgDatabase>,
@@ -78,6 +87,11 @@ fn require_postgres() -> bool {
 impl TestApp {
     /// Starts the app on a fresh database of `backend`; panics when that is impossible.
     pub async fn spawn(backend: Backend) -> TestApp {
+        TestApp::spawn_with(backend, &[]).await
+    }
+
+    /// Like [`TestApp::spawn`], with extra command-line settings.
+    pub async fn spawn_with(backend: Backend, extra: &[&str]) -> TestApp {
         let dir = tempfile::tempdir().expect("a temp dir for the test");
         let data_dir = dir.path().to_str().expect("a UTF-8 temp dir").to_owned();
         let (database_url, pg) = match backend {
@@ -89,7 +103,7 @@ impl TestApp {
                 (database_url_for(&admin_url, &pg.name), Some(pg))
             }
         };
-        let settings = config::Settings::try_parse_from([
+        let base = [
             "todo-graphql",
             "--listen-addr",
             "127.0.0.1:0",
@@ -107,8 +121,9 @@ impl TestApp {
             "15m",
             "--log-format",
             "pretty",
-        ])
-        .expect("the test settings parse");
+        ];
+        let settings = config::Settings::try_parse_from(base.iter().chain(extra))
+            .expect("the test settings parse");
         let server = app::spawn(settings)
             .await
             .expect("the app starts on a fresh database");
@@ -119,8 +134,46 @@ impl TestApp {
         TestApp {
             addr: server.addr,
             client,
+            database_url,
             server: Some(server),
             pg,
+            _dir: dir,
+        }
+    }
+
+    /// A second server on this app's database (its own data dir), with the test settings
+    /// and `extra`: two instances of one deployment. It does not drop the database.
+    pub async fn sibling(&self, extra: &[&str]) -> TestApp {
+        let dir = tempfile::tempdir().expect("a temp dir for the sibling");
+        let data_dir = dir.path().to_str().expect("a UTF-8 temp dir").to_owned();
+        let base = [
+            "todo-graphql",
+            "--listen-addr",
+            "127.0.0.1:0",
+            "--database-url",
+            &self.database_url,
+            "--data-dir",
+            &data_dir,
+            "--jwt-issuer",
+            "todo-graphql",
+            "--jwt-audience",
+            "todo-graphql",
+        ];
+        let has_secret = extra.contains(&"--jwt-secret");
+        let secret: &[&str] = if has_secret {
+            &[]
+        } else {
+            &["--jwt-secret", JWT_SECRET]
+        };
+        let settings = config::Settings::try_parse_from(base.iter().chain(secret).chain(extra))
+            .expect("the sibling's settings parse");
+        let server = app::spawn(settings).await.expect("the sibling starts");
+        TestApp {
+            addr: server.addr,
+            client: self.client.clone(),
+            database_url: self.database_url.clone(),
+            server: Some(server),
+            pg: None,
             _dir: dir,
         }
     }
@@ -128,6 +181,11 @@ impl TestApp {
     /// The PostgreSQL app, or `None` (skip) when `TEST_DATABASE_URL` is unset and
     /// `REQUIRE_POSTGRES` is not `1`.
     pub async fn spawn_postgres() -> Option<TestApp> {
+        TestApp::spawn_postgres_with(&[]).await
+    }
+
+    /// Like [`TestApp::spawn_postgres`], with extra command-line settings.
+    pub async fn spawn_postgres_with(extra: &[&str]) -> Option<TestApp> {
         if std::env::var("TEST_DATABASE_URL").is_err() {
             assert!(
                 !require_postgres(),
@@ -136,7 +194,7 @@ impl TestApp {
             eprintln!("skipped on PostgreSQL: TEST_DATABASE_URL is not set");
             return None;
         }
-        Some(TestApp::spawn(Backend::Postgres).await)
+        Some(TestApp::spawn_with(Backend::Postgres, extra).await)
     }
 
     /// Stops the server gracefully (the database is dropped afterwards, on drop).

@@ -5,11 +5,14 @@
 #[macro_use]
 mod helpers;
 
+mod account;
 mod auth;
 mod http;
 mod isolation;
+mod keys;
 mod paging;
 mod paging_filters;
+mod sessions;
 mod todos;
 mod todos_bulk;
 mod tokens;
