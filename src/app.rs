@@ -35,11 +35,18 @@ pub struct Server {
 pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     let db = connect(&settings).await?;
     let secret = jwt_secret(&settings)?;
+    let (revocations, follower) = Revocations::follow(
+        db.clone(),
+        &settings.database_url,
+        settings.revocation_poll_interval,
+    )
+    .await?;
     let tokens = Tokens::with_keys(
         KeySet::from_settings(&settings, &secret)?,
         &settings.jwt_issuer,
         &settings.jwt_audience,
         settings.access_token_ttl,
+        revocations.clone(),
     )?;
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     let passwords = Passwords::with_params(
@@ -50,12 +57,6 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         },
         settings.hashing_concurrency.unwrap_or(cores),
         settings.hashing_queue_timeout,
-    )
-    .await?;
-    let (revocations, follower) = Revocations::follow(
-        db.clone(),
-        &settings.database_url,
-        settings.revocation_poll_interval,
     )
     .await?;
     let auth = Auth {
@@ -80,6 +81,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
             directives: settings.graphql_max_directives,
             bytes: settings.graphql_max_document_bytes,
             tokens: settings.graphql_max_tokens,
+            introspection: !settings.production,
         },
         max_complexity: settings.graphql_max_complexity,
         production: settings.production,
@@ -105,7 +107,6 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         schema,
         db: db.clone(),
         tokens,
-        revocations,
         options: HttpOptions {
             max_body_bytes: settings.max_body_bytes,
             request_timeout: settings.request_timeout,

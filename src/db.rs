@@ -36,6 +36,10 @@ pub enum DbPool {
 }
 
 /// A connection checked out of a [`DbPool`]; it goes back when dropped.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one lives per request on the stack; boxing would allocate per checkout"
+)]
 pub enum DbConn {
     /// PostgreSQL.
     Postgres(Object<AsyncPgConnection>),
@@ -410,14 +414,25 @@ fn establish_pg(
     .boxed()
 }
 
-/// Parses a PostgreSQL URL. `sslmode=verify-full` and `verify-ca` (which tokio-postgres does
-/// not know) are read as `require`; with rustls, `require` verifies the certificate anyway.
+/// Parses a PostgreSQL URL and says whether to use TLS: only when `sslmode` asks for it
+/// (`require`, `verify-ca` or `verify-full`). With rustls the server's certificate is then
+/// always verified against the web's root authorities, as `verify-full` would.
 fn pg_config(url: &str) -> anyhow::Result<(tokio_postgres::Config, bool)> {
+    let tls = [
+        "sslmode=require",
+        "sslmode=verify-ca",
+        "sslmode=verify-full",
+    ]
+    .iter()
+    .any(|mode| url.contains(mode));
+    // tokio-postgres knows only disable/prefer/require; the TLS decision is made above.
     let normalized = url
         .replace("sslmode=verify-full", "sslmode=require")
         .replace("sslmode=verify-ca", "sslmode=require");
-    let config: tokio_postgres::Config = normalized.parse().context("parsing DATABASE_URL")?;
-    let tls = config.get_ssl_mode() != tokio_postgres::config::SslMode::Disable;
+    let mut config: tokio_postgres::Config = normalized.parse().context("parsing DATABASE_URL")?;
+    if !tls {
+        config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+    }
     Ok((config, tls))
 }
 

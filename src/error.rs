@@ -199,11 +199,15 @@ fn shape_error(error: &mut ServerError, request_id: &str) {
             shape_app_error(error, &masked, request_id);
         }
         None => {
+            let too_complex = error.message.starts_with("Query is too complex");
             let ext = error
                 .extensions
                 .get_or_insert_with(ErrorExtensionValues::default);
             if ext.get("code").is_none() {
                 ext.set("code", "BAD_USER_INPUT");
+            }
+            if too_complex {
+                ext.set("reason", "QUERY_TOO_COMPLEX");
             }
         }
     }

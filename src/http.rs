@@ -1,9 +1,9 @@
 //! The HTTP surface: `/graphql` (POST, GET, GraphiQL), `/healthz` and `/readyz`.
 //!
 //! `/graphql` reads the bearer token before GraphQL runs: no header is an anonymous request;
-//! a header with a bad token, or a token of a revoked session, refuses the whole request
-//! with 401. The response's media type is the one the request's `Accept` prefers.
-//! `/.well-known/jwks.json` publishes the public keys that verify access tokens.
+//! a header with a bad token refuses the whole request with 401. The response's media type
+//! is the one the request's `Accept` prefers. `/.well-known/jwks.json` publishes the public
+//! keys that verify access tokens.
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -31,7 +31,7 @@ use tower_http::{
 };
 
 use crate::{
-    auth::{Revocations, Tokens, Viewer},
+    auth::{Tokens, Viewer},
     db::DbPool,
     error::{AppError, AuthFailure, error_body, shape_response},
     graphql::TodoSchema,
@@ -67,8 +67,6 @@ pub struct HttpState {
     pub db: DbPool,
     /// Token verification.
     pub tokens: Tokens,
-    /// The revoked sessions, checked in memory on every request with a token.
-    pub revocations: Revocations,
     /// The HTTP guards.
     pub options: HttpOptions,
 }
@@ -113,10 +111,10 @@ pub fn router(state: HttpState) -> anyhow::Result<Router> {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
     Ok(Router::new()
+        .route("/.well-known/jwks.json", get(jwks))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/.well-known/jwks.json", get(jwks))
         .with_state(state)
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
@@ -210,6 +208,16 @@ async fn readyz(State(state): State<HttpState>) -> Response {
     }
 }
 
+/// The public keys that verify access tokens (none with HS256 alone).
+async fn jwks(State(state): State<HttpState>) -> Response {
+    let mut response = axum::Json(state.tokens.jwks()).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}
+
 /// The media type of a GraphQL response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -288,24 +296,9 @@ fn meta(options: &HttpOptions, peer: SocketAddr, headers: &HeaderMap) -> Request
     }
 }
 
-/// The public keys that verify access tokens (none with HS256 alone).
-async fn jwks(State(state): State<HttpState>) -> Response {
-    let mut response = axum::Json(state.tokens.jwks()).into_response();
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    response
-}
-
-/// The viewer named by the `Authorization` header: `None` without one, 401 for a bad one
-/// or one of a revoked session.
-fn authenticate(
-    tokens: &Tokens,
-    revocations: &Revocations,
-    headers: &HeaderMap,
-    format: Format,
-) -> Result<Option<Viewer>, Response> {
+/// The viewer named by the `Authorization` header: `None` without one, the failure for a
+/// bad one.
+fn authenticate(tokens: &Tokens, headers: &HeaderMap) -> Result<Option<Viewer>, AuthFailure> {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
@@ -315,26 +308,21 @@ fn authenticate(
         .and_then(|v| v.split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim());
-    let verified = match token {
-        Some(token) if !token.is_empty() => tokens.verify(token),
+    match token {
+        Some(token) if !token.is_empty() => tokens.verify(token).map(Some),
         _ => Err(AuthFailure::TokenInvalid),
-    };
-    let verified = verified.and_then(|viewer| {
-        if revocations.is_revoked(viewer.session_id()) {
-            Err(AuthFailure::SessionRevoked)
-        } else {
-            Ok(viewer)
-        }
-    });
-    verified.map(Some).map_err(|failure| {
-        let error: ServerError = AppError::Unauthenticated(failure).to_server_error("-");
-        let mut response = json_response(StatusCode::UNAUTHORIZED, format, &error_body(error));
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer error=\"invalid_token\""),
-        );
-        response
-    })
+    }
+}
+
+/// The 401 for a bad token: the whole request is refused before GraphQL runs.
+fn unauthorized(failure: AuthFailure, format: Format) -> Response {
+    let error: ServerError = AppError::Unauthenticated(failure).to_server_error("-");
+    let mut response = json_response(StatusCode::UNAUTHORIZED, format, &error_body(error));
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer error=\"invalid_token\""),
+    );
+    response
 }
 
 async fn graphql_post(
@@ -416,9 +404,9 @@ async fn graphql_post(
             );
         }
     }
-    let viewer = match authenticate(&state.tokens, &state.revocations, &headers, format) {
+    let viewer = match authenticate(&state.tokens, &headers) {
         Ok(viewer) => viewer,
-        Err(response) => return response,
+        Err(failure) => return unauthorized(failure, format),
     };
     let meta = meta(&state.options, peer, &headers);
     match batch {
@@ -474,9 +462,9 @@ async fn graphql_get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let viewer = match authenticate(&state.tokens, &state.revocations, &headers, format) {
+    let viewer = match authenticate(&state.tokens, &headers) {
         Ok(viewer) => viewer,
-        Err(response) => return response,
+        Err(failure) => return unauthorized(failure, format),
     };
     let meta = meta(&state.options, peer, &headers);
     execute(&state, request, viewer, meta, &headers, format).await

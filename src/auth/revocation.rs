@@ -146,7 +146,7 @@ async fn follow(
         let reread = tokio::select! {
             _ = ticker.tick() => {
                 ticks = ticks.wrapping_add(1);
-                if ticks % PURGE_EVERY == 0 {
+                if ticks.is_multiple_of(PURGE_EVERY) {
                     purge(&db).await;
                 }
                 true
@@ -161,10 +161,8 @@ async fn follow(
                 }
             },
         };
-        if reread {
-            if let Err(error) = set.reread(&db).await {
-                tracing::warn!(%error, "re-reading the revoked sessions failed; retrying");
-            }
+        if reread && let Err(error) = set.reread(&db).await {
+            tracing::warn!(%error, "re-reading the revoked sessions failed; retrying");
         }
     }
 }

@@ -4,8 +4,8 @@
 //! Verification picks the key the header's `kid` names and pins that key's algorithm,
 //! requires `exp`, `iss`, `aud`, `sub` and `sid` (jsonwebtoken compares `iss` and `aud`
 //! only when a token carries them unless they are required), checks `nbf` when present,
-//! and allows a small leeway for clock skew. Whether the session was revoked is the
-//! caller's question ([`Revocations`](super::Revocations)): this module is pure.
+//! and allows a small leeway for clock skew. Last, a token of a revoked session is refused:
+//! the [`Revocations`] set is in memory, so this costs a hash lookup, not a query.
 
 use std::{sync::Arc, time::Duration};
 
@@ -15,7 +15,7 @@ use jsonwebtoken::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{SessionId, UserId, Viewer, keys::KeySet};
+use super::{Revocations, SessionId, UserId, Viewer, keys::KeySet};
 use crate::error::{AppError, AuthFailure};
 
 pub use super::keys::MIN_SECRET_LEN;
@@ -44,6 +44,7 @@ pub struct Tokens {
 
 struct Inner {
     keys: KeySet,
+    revocations: Revocations,
     validation: Validation,
     issuer: String,
     audience: String,
@@ -64,15 +65,18 @@ impl Tokens {
         if secret.len() < MIN_SECRET_LEN {
             anyhow::bail!("JWT_SECRET must be at least {MIN_SECRET_LEN} bytes");
         }
-        Self::with_keys(KeySet::hs256(secret, &[])?, issuer, audience, ttl)
+        let keys = KeySet::hs256(secret, &[])?;
+        Self::with_keys(keys, issuer, audience, ttl, Revocations::default())
     }
 
-    /// A token service signing with `keys`' signing key and verifying with all of them.
+    /// A token service signing with `keys`' signing key, verifying with all of them, and
+    /// refusing the tokens of the sessions in `revocations`.
     pub fn with_keys(
         keys: KeySet,
         issuer: &str,
         audience: &str,
         ttl: Duration,
+        revocations: Revocations,
     ) -> anyhow::Result<Self> {
         // The algorithm list is replaced per key when verifying.
         let mut validation = Validation::new(keys.signing().1);
@@ -84,6 +88,7 @@ impl Tokens {
         Ok(Self {
             inner: Arc::new(Inner {
                 keys,
+                revocations,
                 validation,
                 issuer: issuer.to_owned(),
                 audience: audience.to_owned(),
@@ -143,9 +148,13 @@ impl Tokens {
         if data.claims.sub.is_empty() || data.claims.sid.is_empty() {
             return Err(AuthFailure::TokenInvalid);
         }
+        let session_id = SessionId(data.claims.sid);
+        if self.inner.revocations.is_revoked(&session_id) {
+            return Err(AuthFailure::SessionRevoked);
+        }
         Ok(Viewer {
             user_id: UserId(data.claims.sub),
-            session_id: SessionId(data.claims.sid),
+            session_id,
         })
     }
 }
@@ -187,6 +196,7 @@ mod tests {
             "iss",
             "aud",
             ttl,
+            Revocations::default(),
         )?;
         assert!(
             rotated.verify(&old_token).is_ok(),
@@ -202,6 +212,30 @@ mod tests {
         assert_eq!(
             without_old.verify(&old_token).err(),
             Some(AuthFailure::TokenInvalid)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_revoked_session_is_refused() -> anyhow::Result<()> {
+        let revocations = Revocations::default();
+        let keys = KeySet::hs256(SECRET, &[])?;
+        let tokens = Tokens::with_keys(
+            keys,
+            "iss",
+            "aud",
+            Duration::from_secs(60),
+            revocations.clone(),
+        )?;
+        let token = issue(&tokens).token;
+        assert!(tokens.verify(&token).is_ok());
+        revocations.add(
+            [&"s1".to_owned()],
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+        );
+        assert_eq!(
+            tokens.verify(&token).err(),
+            Some(AuthFailure::SessionRevoked)
         );
         Ok(())
     }

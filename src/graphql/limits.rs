@@ -31,6 +31,8 @@ pub struct Limits {
     pub bytes: usize,
     /// Most lexical tokens.
     pub tokens: usize,
+    /// Whether `__schema` and `__type` may be asked for.
+    pub introspection: bool,
 }
 
 impl ExtensionFactory for Limits {
@@ -113,6 +115,12 @@ impl Limits {
         if let Some(error) = refused {
             return Err(error);
         }
+        if !self.introspection && counts.introspection > 0 {
+            return Err(refusal(
+                "INTROSPECTION_DISABLED",
+                "introspection is disabled on this server".to_owned(),
+            ));
+        }
         for (_, operation) in document.operations.iter() {
             let depth = depth(
                 &operation.node.selection_set.node,
@@ -137,6 +145,7 @@ struct Counts {
     selections: usize,
     directives: usize,
     auth: usize,
+    introspection: usize,
 }
 
 /// Counts one selection set as written (fragment spreads are counted where defined).
@@ -148,7 +157,9 @@ fn count_set(set: &SelectionSet, counts: &mut Counts) {
                 counts.selections += 1;
                 counts.aliases += usize::from(field.alias.is_some());
                 counts.directives += field.directives.len();
-                counts.auth += usize::from(AUTH_MUTATIONS.contains(&field.name.node.as_str()));
+                let name = field.name.node.as_str();
+                counts.auth += usize::from(AUTH_MUTATIONS.contains(&name));
+                counts.introspection += usize::from(matches!(name, "__schema" | "__type"));
                 count_set(&field.selection_set.node, counts);
             }
             Selection::FragmentSpread(spread) => counts.directives += spread.node.directives.len(),
@@ -276,6 +287,7 @@ mod tests {
         directives: 1,
         bytes: 1000,
         tokens: 100,
+        introspection: false,
     };
 
     fn reason(query: &str) -> Option<String> {

@@ -161,8 +161,15 @@ pub async fn create(conn: &mut DbConn, owner: &UserId, new: NewTodo) -> Result<T
             .returning(Todo::as_returning())
             .get_result(c)
             .await
-    })?;
-    Ok(todo)
+    });
+    todo.map_err(|e| match e {
+        // The owner's account is gone: the token outlived it.
+        diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+            _,
+        ) => AppError::Unauthenticated(crate::error::AuthFailure::TokenInvalid),
+        e => e.into(),
+    })
 }
 
 /// The owner's todo with this id, if there is one.

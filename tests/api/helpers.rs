@@ -333,6 +333,25 @@ impl TestApp {
         (status, response.text().await.expect("a response body"))
     }
 
+    /// POSTs an anonymous GraphQL request with extra headers.
+    pub async fn gql_with_headers(
+        &self,
+        query: &str,
+        variables: Value,
+        extra: &[(&'static str, &str)],
+    ) -> (StatusCode, Value) {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .headers(headers(extra))
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("the server answers");
+        let status = response.status();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
     /// Runs `sql` on the PostgreSQL admin connection, with `{db}` replaced by this test's
     /// database name. `None` on SQLite.
     pub async fn pg_admin(&self, sql: &str) -> Option<()> {

@@ -12,6 +12,7 @@ mod isolation;
 mod keys;
 mod paging;
 mod paging_filters;
+mod security;
 mod sessions;
 mod todos;
 mod todos_bulk;

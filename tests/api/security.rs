@@ -1,0 +1,416 @@
+//! Each guard of the hardening issue, attacked: the attack is sent and the refusal checked.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{PASSWORD, assert_code, headers};
+
+const LOGIN: &str = "mutation($input: LoginInput!) { login(input: $input) { accessToken } }";
+
+fn reason(error: &Value) -> &str {
+    error["extensions"]["reason"].as_str().unwrap_or_default()
+}
+
+/// The most demanding query the README shows: a full page of 100 with every field.
+pub const README_DEEPEST: &str = "{ me { id email displayName todoCounts { all active completed } }
+  todos(first: 100, orderBy: { field: PRIORITY, direction: DESC }) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { id title notes completed completedAt priority dueAt createdAt updatedAt version } } } }";
+
+backend_tests!(limits_refuse_deep_wide_and_aliased_documents, |app| {
+    let token = app.user("limits").await;
+    let deep = format!("{{ {}x{} }}", "a { ".repeat(11), " }".repeat(11));
+    let error = app.gql_err(Some(&token), &deep, json!({})).await;
+    assert_code(&error, "BAD_USER_INPUT");
+    assert_eq!(reason(&error), "QUERY_TOO_DEEP");
+
+    let aliases: String = (0..16).map(|i| format!("a{i}: __typename ")).collect();
+    let error = app
+        .gql_err(None, &format!("{{ {aliases} }}"), json!({}))
+        .await;
+    assert_eq!(reason(&error), "TOO_MANY_ALIASES");
+
+    // 2,000 aliased __typename fields: async-graphql's complexity limit alone lets them by.
+    let bomb: String = (0..2000).map(|i| format!("a{i}:__typename ")).collect();
+    let error = app.gql_err(None, &format!("{{{bomb}}}"), json!({})).await;
+    assert_code(&error, "BAD_USER_INPUT");
+
+    let wide: String = (0..10)
+        .map(|i| format!("t{i}: todos(first: 100) {{ nodes {{ id }} }} "))
+        .collect();
+    let error = app
+        .gql_err(Some(&token), &format!("{{ {wide} }}"), json!({}))
+        .await;
+    assert_eq!(reason(&error), "QUERY_TOO_COMPLEX", "{error}");
+
+    let directives = "{ me @include(if: true) { id @skip(if: false) email @skip(if: false) } }"
+        .replace(
+            "email @skip(if: false)",
+            &"email @skip(if: false) ".repeat(10),
+        );
+    let error = app.gql_err(Some(&token), &directives, json!({})).await;
+    assert_eq!(reason(&error), "TOO_MANY_DIRECTIVES");
+
+    let data = app.gql_ok(Some(&token), README_DEEPEST, json!({})).await;
+    assert_eq!(data["todos"]["totalCount"], 0);
+});
+
+backend_tests!(introspection_passes_in_development, |app| {
+    let data = app.gql_ok(None, INTROSPECTION, json!({})).await;
+    assert_eq!(data["__schema"]["queryType"]["name"], "Query");
+});
+
+backend_tests!(
+    production_hides_the_schema,
+    ["--production", "true"],
+    |app| {
+        let error = app
+            .gql_err(None, "{ __schema { types { name } } }", json!({}))
+            .await;
+        assert_code(&error, "BAD_USER_INPUT");
+        let token = app.user("prod").await;
+        let (_, body) = app.gql(Some(&token), "{ me { emial } }", json!({})).await;
+        let text = body.to_string();
+        assert!(
+            text.contains("emial") && !text.contains("Did you mean"),
+            "{text}"
+        );
+        let page = app
+            .get("/graphql", headers(&[("Accept", "text/html")]))
+            .await;
+        let text = page.text().await.expect("a body");
+        assert!(!text.to_lowercase().contains("graphiql"), "{text}");
+    }
+);
+
+backend_tests!(bodies_batches_and_content_types_are_checked, |app| {
+    let json_type = headers(&[("Content-Type", "application/json")]);
+    let padding = " ".repeat(65 * 1024);
+    let big = format!("{{\"query\": \"{{ __typename }}\"{padding}}}");
+    let response = app.post_raw("/graphql", json_type.clone(), big).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    let batch = json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]).to_string();
+    let response = app.post_raw("/graphql", json_type.clone(), batch).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "batching is off by default"
+    );
+
+    let body = json!({ "query": "{ __typename }" }).to_string();
+    for (kind, expected) in [
+        ("text/plain", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        (
+            "application/x-www-form-urlencoded",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "multipart/form-data; boundary=x",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+    ] {
+        let response = app
+            .post_raw("/graphql", headers(&[("Content-Type", kind)]), body.clone())
+            .await;
+        assert_eq!(response.status(), expected, "{kind}");
+        let text = response.text().await.expect("a body");
+        assert!(text.contains("BAD_USER_INPUT"), "{text}");
+    }
+    let preflighted = headers(&[
+        ("Content-Type", "text/plain"),
+        ("apollo-require-preflight", "1"),
+    ]);
+    let response = app.post_raw("/graphql", preflighted, body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let get = app
+        .get(
+            "/graphql?query=mutation%20%7B%20clearCompletedTodos%20%7D",
+            headers(&[]),
+        )
+        .await;
+    assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
+});
+
+backend_tests!(
+    batches_when_enabled_hold_at_most_the_limit,
+    ["--graphql-batch-max", "10"],
+    |app| {
+        let json_type = headers(&[("Content-Type", "application/json")]);
+        let op = json!({ "query": "{ __typename }" });
+        let ok = app
+            .post_raw(
+                "/graphql",
+                json_type.clone(),
+                Value::Array(vec![op.clone(); 10]).to_string(),
+            )
+            .await;
+        assert_eq!(ok.status(), StatusCode::OK);
+        let answers: Value = ok.json().await.expect("a JSON array");
+        assert_eq!(answers.as_array().map(Vec::len), Some(10));
+        let over = app
+            .post_raw(
+                "/graphql",
+                json_type,
+                Value::Array(vec![op; 11]).to_string(),
+            )
+            .await;
+        assert_eq!(over.status(), StatusCode::BAD_REQUEST);
+    }
+);
+
+backend_tests!(
+    cors_allows_only_listed_origins,
+    ["--cors-allowed-origins", "https://app.example"],
+    |app| {
+        let preflight = |origin: &'static str| {
+            app.client
+                .request(reqwest::Method::OPTIONS, app.url("/graphql"))
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", "POST")
+                .header(
+                    "Access-Control-Request-Headers",
+                    "authorization, content-type",
+                )
+                .send()
+        };
+        let allowed = preflight("https://app.example").await.expect("an answer");
+        let header = allowed.headers().get("access-control-allow-origin");
+        assert_eq!(
+            header.and_then(|v| v.to_str().ok()),
+            Some("https://app.example")
+        );
+        let refused = preflight("https://evil.example").await.expect("an answer");
+        assert!(
+            refused
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+    }
+);
+
+backend_tests!(responses_carry_security_headers, |app| {
+    for path in ["/graphql?query=%7B__typename%7D", "/healthz"] {
+        let response = app.get(path, headers(&[])).await;
+        let h = response.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h.contains_key("content-security-policy"), "{path}");
+    }
+    let response = app
+        .get("/graphql?query=%7B__typename%7D", headers(&[]))
+        .await;
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let page = app
+        .get("/graphql", headers(&[("Accept", "text/html")]))
+        .await;
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        csp.contains("https://unpkg.com") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+});
+
+backend_tests!(
+    logins_are_limited_per_ip_counting_each_attempt,
+    [
+        "--auth-rate-limit-ip",
+        "3/5m",
+        "--auth-rate-limit-account",
+        "off"
+    ],
+    |app| {
+        let email = "ip-limit@example.com";
+        let input = json!({ "input": { "email": email, "password": PASSWORD } });
+        app.gql_ok(
+            None,
+            "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }",
+            input.clone(),
+        )
+        .await;
+        for _ in 0..2 {
+            app.gql_ok(None, LOGIN, input.clone()).await;
+        }
+        let error = app.gql_err(None, LOGIN, input.clone()).await;
+        assert_code(&error, "RATE_LIMITED");
+        let retry = error["extensions"]["retryAfter"]
+            .as_u64()
+            .unwrap_or_default();
+        assert!((1..=300).contains(&retry), "{error}");
+        // Another client behind an untrusted peer shares the peer's limit.
+        let (_, body) = app
+            .gql_with_headers(LOGIN, input, &[("X-Forwarded-For", "203.0.113.9")])
+            .await;
+        assert_eq!(body["errors"][0]["extensions"]["code"], "RATE_LIMITED");
+    }
+);
+
+backend_tests!(
+    forty_aliased_logins_are_refused_before_any_guess,
+    ["--auth-rate-limit-account", "2/5m"],
+    |app| {
+        let email = "aliases@example.com";
+        app.signup(email, PASSWORD).await;
+        let guesses: String = (0..40)
+            .map(|i| format!("g{i}: login(input: {{ email: \"{email}\", password: \"guess {i} x\" }}) {{ accessToken }} "))
+            .collect();
+        let error = app
+            .gql_err(None, &format!("mutation {{ {guesses} }}"), json!({}))
+            .await;
+        assert_code(&error, "BAD_USER_INPUT");
+        let two = "mutation { a: login(input: { email: \"x@example.com\", password: \"p1 p1 p1 p1\" }) { accessToken } \
+                   b: login(input: { email: \"x@example.com\", password: \"p2 p2 p2 p2\" }) { accessToken } }";
+        let error = app.gql_err(None, two, json!({})).await;
+        assert_eq!(reason(&error), "TOO_MANY_AUTH_OPERATIONS");
+        // No guess was made, so the account is not limited: the password still works.
+        let input = json!({ "input": { "email": email, "password": PASSWORD } });
+        app.gql_ok(None, LOGIN, input).await;
+    }
+);
+
+backend_tests!(
+    a_limited_account_refuses_even_the_right_password,
+    ["--auth-rate-limit-account", "2/5m"],
+    |app| {
+        let email = "account-limit@example.com";
+        app.signup(email, PASSWORD).await;
+        let wrong = json!({ "input": { "email": email, "password": "not the password" } });
+        for _ in 0..2 {
+            let error = app.gql_err(None, LOGIN, wrong.clone()).await;
+            assert_code(&error, "INVALID_CREDENTIALS");
+        }
+        let error = app.gql_err(None, LOGIN, wrong).await;
+        assert_code(&error, "RATE_LIMITED");
+        let right = json!({ "input": { "email": email, "password": PASSWORD } });
+        let error = app.gql_err(None, LOGIN, right).await;
+        assert_code(&error, "RATE_LIMITED");
+        assert!(
+            error["extensions"]["retryAfter"]
+                .as_u64()
+                .unwrap_or_default()
+                >= 1
+        );
+        // An unknown email is limited the same way: the limit is no existence oracle.
+        let ghost =
+            json!({ "input": { "email": "ghost@example.com", "password": "not the password" } });
+        for _ in 0..2 {
+            assert_code(
+                &app.gql_err(None, LOGIN, ghost.clone()).await,
+                "INVALID_CREDENTIALS",
+            );
+        }
+        assert_code(&app.gql_err(None, LOGIN, ghost).await, "RATE_LIMITED");
+    }
+);
+
+backend_tests!(
+    hashing_saturation_answers_rate_limited,
+    [
+        "--hashing-concurrency",
+        "1",
+        "--hashing-queue-timeout",
+        "1ms"
+    ],
+    |app| {
+        let signups = (0..6).map(|i| {
+            let input = json!({ "input": { "email": format!("storm{i}@example.com"), "password": PASSWORD } });
+            app.gql(None, "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }", input)
+        });
+        let results = futures_util::future::join_all(signups).await;
+        let codes: Vec<&str> = results
+            .iter()
+            .map(|(_, body)| {
+                body["errors"][0]["extensions"]["code"]
+                    .as_str()
+                    .unwrap_or("OK")
+            })
+            .collect();
+        assert!(codes.contains(&"OK"), "{codes:?}");
+        assert!(codes.contains(&"RATE_LIMITED"), "{codes:?}");
+        assert!(
+            codes.iter().all(|c| matches!(*c, "OK" | "RATE_LIMITED")),
+            "{codes:?}"
+        );
+    }
+);
+
+backend_tests!(weak_passwords_are_refused_with_a_reason, |app| {
+    for (email, password) in [
+        ("weak1@example.com", "password123"),
+        ("weak2@example.com", "12345678"),
+        ("weak3@example.com", "qwertyuiop"),
+        ("jonathan.harker@example.com", "jonathanharker"),
+    ] {
+        let input = json!({ "input": { "email": email, "password": password } });
+        let error = app
+            .gql_err(
+                None,
+                "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }",
+                input,
+            )
+            .await;
+        assert_code(&error, "BAD_USER_INPUT");
+        assert_eq!(error["extensions"]["field"], "input.password");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("too easy to guess"),
+            "{password}: {message}"
+        );
+    }
+});
+
+backend_tests!(
+    the_minimum_length_is_configurable,
+    ["--password-min-length", "15"],
+    |app| {
+        let input = json!({ "input": { "email": "len@example.com", "password": "Tr4ck-Sh0rt!" } });
+        let error = app
+            .gql_err(
+                None,
+                "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }",
+                input,
+            )
+            .await;
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("at least 15"),
+            "{error}"
+        );
+    }
+);
+
+backend_tests!(
+    a_request_over_its_time_limit_is_stopped,
+    ["--request-timeout", "1ms"],
+    |app| {
+        let input = json!({ "input": { "email": "slow@example.com", "password": PASSWORD } });
+        let error = app
+            .gql_err(
+                None,
+                "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }",
+                input,
+            )
+            .await;
+        assert_code(&error, "INTERNAL_SERVER_ERROR");
+        assert_eq!(reason(&error), "TIMEOUT");
+    }
+);
+
+/// The introspection query GraphiQL sends.
+const INTROSPECTION: &str = "query IntrospectionQuery { __schema { queryType { name } mutationType { name }
+  subscriptionType { name } types { ...FullType } directives { name description locations args { ...InputValue } } } }
+fragment FullType on __Type { kind name description fields(includeDeprecated: true) { name description
+  args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields { ...InputValue } interfaces { ...TypeRef } enumValues(includeDeprecated: true) { name description
+  isDeprecated deprecationReason } possibleTypes { ...TypeRef } }
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+fragment TypeRef on __Type { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }";
