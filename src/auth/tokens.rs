@@ -11,7 +11,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{
-    Header, Validation, decode, decode_header, encode, errors::ErrorKind, jwk::JwkSet,
+    Algorithm, Header, Validation, decode, decode_header, encode, errors::ErrorKind, jwk::JwkSet,
 };
 use serde::{Deserialize, Serialize};
 
@@ -45,7 +45,8 @@ pub struct Tokens {
 struct Inner {
     keys: KeySet,
     revocations: Revocations,
-    validation: Validation,
+    /// One validation per algorithm a key may use, built once: each pins its algorithm.
+    validations: Vec<(Algorithm, Validation)>,
     issuer: String,
     audience: String,
     ttl: Duration,
@@ -78,18 +79,23 @@ impl Tokens {
         ttl: Duration,
         revocations: Revocations,
     ) -> anyhow::Result<Self> {
-        // The algorithm list is replaced per key when verifying.
-        let mut validation = Validation::new(keys.signing().1);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.validate_nbf = true;
-        validation.leeway = LEEWAY_SECS;
+        let validations = [Algorithm::HS256, Algorithm::EdDSA]
+            .into_iter()
+            .map(|algorithm| {
+                let mut validation = Validation::new(algorithm);
+                validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                validation.set_issuer(&[issuer]);
+                validation.set_audience(&[audience]);
+                validation.validate_nbf = true;
+                validation.leeway = LEEWAY_SECS;
+                (algorithm, validation)
+            })
+            .collect();
         Ok(Self {
             inner: Arc::new(Inner {
                 keys,
                 revocations,
-                validation,
+                validations,
                 issuer: issuer.to_owned(),
                 audience: audience.to_owned(),
                 ttl,
@@ -139,9 +145,14 @@ impl Tokens {
             .keys
             .verifying(header.kid.as_deref())
             .ok_or(AuthFailure::TokenInvalid)?;
-        let mut validation = self.inner.validation.clone();
-        validation.algorithms = vec![key.algorithm];
-        let data = decode::<Claims>(token, &key.key, &validation).map_err(|e| match e.kind() {
+        let validation = self
+            .inner
+            .validations
+            .iter()
+            .find(|(algorithm, _)| *algorithm == key.algorithm)
+            .map(|(_, validation)| validation)
+            .ok_or(AuthFailure::TokenInvalid)?;
+        let data = decode::<Claims>(token, &key.key, validation).map_err(|e| match e.kind() {
             ErrorKind::ExpiredSignature => AuthFailure::TokenExpired,
             _ => AuthFailure::TokenInvalid,
         })?;
