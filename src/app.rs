@@ -18,6 +18,7 @@ use crate::{
     db::DbPool,
     graphql::{self, AppState, Guards, Limits},
     http::{self, HttpOptions, HttpState},
+    metrics::Metrics,
 };
 
 /// A running server.
@@ -86,12 +87,14 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         max_complexity: settings.graphql_max_complexity,
         production: settings.production,
     };
+    let metrics = Arc::new(Metrics::new()?);
     let schema = graphql::build(
         AppState {
             db: db.clone(),
             auth,
         },
         guards,
+        Arc::clone(&metrics),
     );
     let trusted_proxies = settings
         .trusted_proxies
@@ -107,6 +110,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         schema,
         db: db.clone(),
         tokens,
+        metrics,
         options: HttpOptions {
             max_body_bytes: settings.max_body_bytes,
             request_timeout: settings.request_timeout,

@@ -12,7 +12,7 @@ use diesel_async::{
     AsyncPgConnection, RunQueryDsl,
     async_connection_wrapper::AsyncConnectionWrapper,
     pooled_connection::{
-        AsyncDieselConnectionManager, ManagerConfig,
+        AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
         deadpool::{Object, Pool},
     },
     sync_connection_wrapper::SyncConnectionWrapper,
@@ -177,6 +177,9 @@ impl DbPool {
         let pool = match parse_url(url)? {
             Target::Postgres(url) => {
                 let mut config = ManagerConfig::default();
+                // A test query on every checkout would double each request's round trips;
+                // a connection that died is noticed on use and replaced on the next checkout.
+                config.recycling_method = RecyclingMethod::Fast;
                 let millis = statement_timeout.as_millis();
                 config.custom_setup = Box::new(move |url| establish_pg(url, millis));
                 let manager =
@@ -207,6 +210,7 @@ impl DbPool {
                     .context("the SQLite path is not UTF-8")?
                     .to_owned();
                 let mut config = ManagerConfig::default();
+                config.recycling_method = RecyclingMethod::Fast;
                 config.custom_setup = Box::new(establish_sqlite);
                 let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(
                     path.clone(),
@@ -255,6 +259,14 @@ impl DbPool {
         match self {
             Self::Postgres(pool) => pool.close(),
             Self::Sqlite(pool) => pool.close(),
+        }
+    }
+
+    /// The pool's size, idle connections and waiters, for metrics.
+    pub fn status(&self) -> deadpool::Status {
+        match self {
+            Self::Postgres(pool) => pool.status(),
+            Self::Sqlite(pool) => pool.status(),
         }
     }
 

@@ -187,6 +187,15 @@ pub fn shape_response(response: &mut Response, request_id: &str) {
     }
 }
 
+/// The contract code an error will be shaped to, before shaping: for metrics.
+pub fn code_of(error: &ServerError) -> &'static str {
+    match error.source.as_ref().map(|s| s.downcast_ref::<AppError>()) {
+        Some(Some(app)) => app.code(),
+        Some(None) => "INTERNAL_SERVER_ERROR",
+        None => "BAD_USER_INPUT",
+    }
+}
+
 fn shape_error(error: &mut ServerError, request_id: &str) {
     let app = error
         .source

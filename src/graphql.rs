@@ -5,6 +5,7 @@ mod auth;
 mod ids;
 mod limits;
 mod node;
+mod observe;
 mod paging;
 mod scalars;
 mod sessions;
@@ -16,6 +17,7 @@ use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 use crate::{auth::Viewer, db::DbConn, error::AppError, error::AuthFailure};
 
 pub use limits::Limits;
+pub use observe::OperationName;
 pub use scalars::DateTime;
 
 /// The schema type served at `/graphql`.
@@ -55,14 +57,19 @@ pub struct Guards {
     pub production: bool,
 }
 
-/// Builds the schema over `state`.
-pub fn build(state: AppState, guards: Guards) -> TodoSchema {
+/// Builds the schema over `state`, guarded by `guards` and observed into `metrics`.
+pub fn build(
+    state: AppState,
+    guards: Guards,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
+) -> TodoSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
     )
     .data(state)
+    .extension(observe::Observe(metrics))
     .extension(guards.limits)
     .limit_complexity(guards.max_complexity)
     // Our own depth check, which exempts introspection, runs at parse time; this bound

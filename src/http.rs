@@ -19,16 +19,21 @@ use axum::{
     Router,
     body::Body,
     extract::{ConnectInfo, RawQuery, State},
-    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
 use tower_http::{
-    cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
     trace::TraceLayer,
 };
+
+mod format;
+mod guards;
+
+use format::{APPLICATION_JSON, Format, GRAPHQL_RESPONSE_JSON, json_response, refuse};
+use guards::{API_CSP, GRAPHIQL_CSP, PREFLIGHT_HEADERS, cors_layer};
 
 use crate::{
     auth::{Tokens, Viewer},
@@ -37,26 +42,6 @@ use crate::{
     graphql::TodoSchema,
     request_meta::RequestMeta,
 };
-
-/// Headers a browser cannot send cross-origin without a CORS preflight; their presence
-/// makes a non-JSON POST safe to accept.
-const PREFLIGHT_HEADERS: [&str; 3] = [
-    "x-apollo-operation-name",
-    "apollo-require-preflight",
-    "graphql-require-preflight",
-];
-
-/// The API's content security policy: it serves no documents but GraphiQL.
-const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
-
-/// GraphiQL's: its scripts and styles come from unpkg, and it talks only to this origin.
-const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'unsafe-inline' https://unpkg.com; \
-    style-src 'unsafe-inline' https://unpkg.com; font-src data: https://unpkg.com; \
-    img-src data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
-    form-action 'none'";
-
-const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
-const APPLICATION_JSON: &str = "application/json";
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -67,6 +52,8 @@ pub struct HttpState {
     pub db: DbPool,
     /// Token verification.
     pub tokens: Tokens,
+    /// The Prometheus registry.
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// The HTTP guards.
     pub options: HttpOptions,
 }
@@ -105,6 +92,8 @@ pub fn router(state: HttpState) -> anyhow::Result<Router> {
             method = %request.method(),
             path = %request.uri().path(),
             request_id = %request_id,
+            operation = tracing::field::Empty,
+            viewer = tracing::field::Empty,
         )
     });
     let header = |name: HeaderName, value: &'static str| {
@@ -115,6 +104,7 @@ pub fn router(state: HttpState) -> anyhow::Result<Router> {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(state)
         .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(header::X_FRAME_OPTIONS, "DENY"))
@@ -126,74 +116,18 @@ pub fn router(state: HttpState) -> anyhow::Result<Router> {
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid)))
 }
 
-/// CORS from the allowlist: none by default; `*` any origin, never with credentials.
-fn cors_layer(options: &HttpOptions) -> anyhow::Result<CorsLayer> {
-    let origins: Vec<&str> = options
-        .cors_origins
-        .iter()
-        .map(|o| o.trim())
-        .filter(|o| !o.is_empty())
-        .collect();
-    let any = origins.contains(&"*");
-    if any && options.cors_allow_credentials() {
-        anyhow::bail!("CORS_ALLOWED_ORIGINS=* cannot be combined with CORS_ALLOW_CREDENTIALS");
-    }
-    let allow_origin = if any {
-        AllowOrigin::any()
-    } else {
-        let values = origins
-            .iter()
-            .map(|o| {
-                HeaderValue::from_str(o.trim_end_matches('/'))
-                    .map_err(|_| anyhow::anyhow!("bad origin in CORS_ALLOWED_ORIGINS: {o:?}"))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        AllowOrigin::list(values)
-    };
-    Ok(CorsLayer::new()
-        .allow_origin(allow_origin)
-        .allow_methods([Method::GET, Method::POST])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            HeaderName::from_static("x-request-id"),
-            HeaderName::from_static("x-apollo-operation-name"),
-            HeaderName::from_static("apollo-require-preflight"),
-        ])
-        .expose_headers([HeaderName::from_static("x-request-id")])
-        .allow_credentials(options.cors_allow_credentials())
-        .max_age(Duration::from_secs(600)))
-}
-
-impl HttpOptions {
-    fn cors_allow_credentials(&self) -> bool {
-        self.cors_credentials
-    }
-
-    /// The client's address: the peer, or, when the peer is a trusted proxy, the right-most
-    /// address in `X-Forwarded-For` that is not one.
-    fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        if !self.trusted_proxies.contains(&peer) {
-            return peer;
-        }
-        let forwarded = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .filter_map(|a| a.trim().parse::<IpAddr>().ok())
-            .collect::<Vec<_>>();
-        forwarded
-            .into_iter()
-            .rev()
-            .find(|ip| !self.trusted_proxies.contains(ip))
-            .unwrap_or(peer)
-    }
-}
-
 async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn metrics(State(state): State<HttpState>) -> Response {
+    let body = state.metrics.render(&state.db);
+    let mut response = body.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
 }
 
 async fn readyz(State(state): State<HttpState>) -> Response {
@@ -218,72 +152,12 @@ async fn jwks(State(state): State<HttpState>) -> Response {
     response
 }
 
-/// The media type of a GraphQL response.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Json,
-    GraphqlResponse,
-}
-
-impl Format {
-    /// The supported type the `Accept` header ranks highest; `application/json` on ties,
-    /// wildcards and absence, as older clients expect.
-    fn negotiate(headers: &HeaderMap) -> Self {
-        let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-            return Self::Json;
-        };
-        let mut best = (0.0_f32, Self::Json);
-        for range in accept.split(',') {
-            let mut parts = range.split(';').map(str::trim);
-            let media = parts.next().unwrap_or_default().to_ascii_lowercase();
-            let q = parts
-                .find_map(|p| p.strip_prefix("q="))
-                .and_then(|q| q.parse::<f32>().ok())
-                .unwrap_or(1.0);
-            let format = match media.as_str() {
-                GRAPHQL_RESPONSE_JSON => Self::GraphqlResponse,
-                APPLICATION_JSON | "application/*" | "*/*" => Self::Json,
-                _ => continue,
-            };
-            if q > best.0 {
-                best = (q, format);
-            }
-        }
-        best.1
-    }
-
-    fn content_type(self) -> HeaderValue {
-        match self {
-            Self::Json => HeaderValue::from_static("application/json; charset=utf-8"),
-            Self::GraphqlResponse => {
-                HeaderValue::from_static("application/graphql-response+json; charset=utf-8")
-            }
-        }
-    }
-}
-
 fn request_id(headers: &HeaderMap) -> String {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_owned()
-}
-
-fn json_response(status: StatusCode, format: Format, body: &impl serde::Serialize) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    let mut response = (status, bytes).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, format.content_type());
-    // Answers are per viewer and may carry tokens: no cache may keep them.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// A refusal made before GraphQL runs, in GraphQL's error shape.
-fn refuse(status: StatusCode, format: Format, message: &str) -> Response {
-    let error = AppError::bad_input("request", message).to_server_error("-");
-    json_response(status, format, &error_body(error))
 }
 
 fn meta(options: &HttpOptions, peer: SocketAddr, headers: &HeaderMap) -> RequestMeta {
@@ -442,8 +316,8 @@ async fn graphql_get(
     }
     let format = Format::negotiate(&headers);
     let request = match async_graphql::http::parse_query_string(&query) {
-        Ok(request) => request,
-        Err(_) => {
+        Ok(request) if !request.query.trim().is_empty() => request,
+        _ => {
             return refuse(
                 StatusCode::BAD_REQUEST,
                 format,
@@ -507,8 +381,10 @@ async fn run(
     headers: &HeaderMap,
 ) -> (bool, async_graphql::Response) {
     let request_id = request_id(headers);
-    let mut request = request.data(meta);
+    let name = crate::graphql::OperationName(request.operation_name.clone());
+    let mut request = request.data(meta).data(name);
     if let Some(viewer) = viewer {
+        tracing::Span::current().record("viewer", viewer.user_id().as_str());
         request = request.data(viewer);
     }
     let limit = state.options.request_timeout;
@@ -550,59 +426,6 @@ async fn execute(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn accept(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_str(value).unwrap_or(HeaderValue::from_static("")),
-        );
-        headers
-    }
-
-    #[test]
-    fn accept_picks_the_preferred_supported_type() {
-        assert_eq!(Format::negotiate(&HeaderMap::new()), Format::Json);
-        assert_eq!(Format::negotiate(&accept("application/json")), Format::Json);
-        assert_eq!(
-            Format::negotiate(&accept(
-                "application/graphql-response+json, application/json;q=0.9"
-            )),
-            Format::GraphqlResponse
-        );
-        assert_eq!(
-            Format::negotiate(&accept(
-                "application/graphql-response+json;q=0.5, application/json"
-            )),
-            Format::Json
-        );
-        assert_eq!(Format::negotiate(&accept("*/*")), Format::Json);
-    }
-
-    #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let proxy: IpAddr = [10, 0, 0, 1].into();
-        let options = HttpOptions {
-            max_body_bytes: 1,
-            request_timeout: Duration::from_secs(1),
-            batch_max: 0,
-            graphiql: false,
-            trusted_proxies: vec![proxy],
-            cors_origins: vec![],
-            cors_credentials: false,
-        };
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-forwarded-for",
-            HeaderValue::from_static("1.1.1.1, 2.2.2.2, 10.0.0.1"),
-        );
-        assert_eq!(
-            options.client_ip(proxy, &headers),
-            IpAddr::from([2, 2, 2, 2])
-        );
-        let stranger: IpAddr = [3, 3, 3, 3].into();
-        assert_eq!(options.client_ip(stranger, &headers), stranger);
-    }
 
     #[test]
     fn mutations_are_recognised() {

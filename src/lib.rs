@@ -13,6 +13,7 @@
 //! - [`store`]: every query; owner scoping lives here.
 //! - [`db`]: the pool over PostgreSQL or SQLite; the only module that knows there are two.
 //! - [`error`]: the one error type and its mapping to the contract's codes.
+//! - [`metrics`]: the Prometheus registry behind `/metrics`.
 //! - [`request_meta`]: the caller's user agent and IP, for resolvers.
 
 pub mod app;
@@ -22,5 +23,6 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod request_meta;
 pub mod store;

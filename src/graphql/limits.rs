@@ -343,9 +343,16 @@ mod tests {
 
     #[test]
     fn introspection_is_not_held_to_the_depth_limit() {
+        let open = Limits {
+            introspection: true,
+            ..LIMITS
+        };
+        let deep = "{ __schema { types { fields { type { name } } } } }";
+        let document = async_graphql::parser::parse_query(deep).unwrap_or_else(|e| panic!("{e}"));
+        assert!(open.check(&document).is_ok());
         assert_eq!(
-            reason("{ __schema { types { fields { type { name } } } } }"),
-            None
+            reason("{ __type(name: \"Todo\") { name } }").as_deref(),
+            Some("INTROSPECTION_DISABLED")
         );
     }
 }

@@ -85,12 +85,8 @@ fn require_postgres() -> bool {
 }
 
 impl TestApp {
-    /// Starts the app on a fresh database of `backend`; panics when that is impossible.
-    pub async fn spawn(backend: Backend) -> TestApp {
-        TestApp::spawn_with(backend, &[]).await
-    }
-
-    /// Like [`TestApp::spawn`], with extra command-line settings.
+    /// Starts the app with extra command-line settings on a fresh database of `backend`;
+    /// panics when that is impossible.
     pub async fn spawn_with(backend: Backend, extra: &[&str]) -> TestApp {
         let dir = tempfile::tempdir().expect("a temp dir for the test");
         let data_dir = dir.path().to_str().expect("a UTF-8 temp dir").to_owned();
@@ -178,13 +174,8 @@ impl TestApp {
         }
     }
 
-    /// The PostgreSQL app, or `None` (skip) when `TEST_DATABASE_URL` is unset and
-    /// `REQUIRE_POSTGRES` is not `1`.
-    pub async fn spawn_postgres() -> Option<TestApp> {
-        TestApp::spawn_postgres_with(&[]).await
-    }
-
-    /// Like [`TestApp::spawn_postgres`], with extra command-line settings.
+    /// The PostgreSQL app with extra settings, or `None` (skip) when `TEST_DATABASE_URL` is
+    /// unset and `REQUIRE_POSTGRES` is not `1`.
     pub async fn spawn_postgres_with(extra: &[&str]) -> Option<TestApp> {
         if std::env::var("TEST_DATABASE_URL").is_err() {
             assert!(

@@ -4,16 +4,20 @@
 
 #[macro_use]
 mod helpers;
+#[macro_use]
+mod process;
 
 mod account;
 mod auth;
 mod http;
 mod isolation;
 mod keys;
+mod operating;
 mod paging;
 mod paging_filters;
 mod security;
 mod sessions;
+mod shutdown;
 mod todos;
 mod todos_bulk;
 mod tokens;

@@ -362,7 +362,7 @@ async fn second_instance_refuses_within_a_second(a: &TestApp, b_extra: &[&str]) 
 /// at the default 5 s, far slower than the second allowed.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_revocation_reaches_another_instance_within_a_second_postgres() {
-    let Some(a) = TestApp::spawn_postgres().await else {
+    let Some(a) = TestApp::spawn_postgres_with(&[]).await else {
         return;
     };
     second_instance_refuses_within_a_second(&a, &[]).await;
@@ -372,7 +372,7 @@ async fn a_revocation_reaches_another_instance_within_a_second_postgres() {
 /// On SQLite (no notifications), the periodic re-read is the fallback that still gets there.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_revocation_reaches_another_instance_by_rereading_sqlite() {
-    let a = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+    let a = TestApp::spawn_with(crate::helpers::Backend::Sqlite, &[]).await;
     second_instance_refuses_within_a_second(&a, &["--revocation-poll-interval", "200ms"]).await;
     a.shutdown().await;
 }

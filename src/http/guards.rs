@@ -1,0 +1,122 @@
+//! The HTTP guards: CORS from an allowlist, security headers, the CSRF rule's headers, and
+//! the client address behind trusted proxies.
+
+use std::{net::IpAddr, time::Duration};
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use super::HttpOptions;
+
+/// Headers a browser cannot send cross-origin without a CORS preflight; their presence
+/// makes a non-JSON POST safe to accept.
+pub(super) const PREFLIGHT_HEADERS: [&str; 3] = [
+    "x-apollo-operation-name",
+    "apollo-require-preflight",
+    "graphql-require-preflight",
+];
+
+/// The API's content security policy: it serves no documents but GraphiQL.
+pub(super) const API_CSP: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// GraphiQL's: its scripts and styles come from unpkg, and it talks only to this origin.
+pub(super) const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'unsafe-inline' https://unpkg.com; \
+    style-src 'unsafe-inline' https://unpkg.com; font-src data: https://unpkg.com; \
+    img-src data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
+    form-action 'none'";
+
+/// CORS from the allowlist: none by default; `*` any origin, never with credentials.
+pub(super) fn cors_layer(options: &HttpOptions) -> anyhow::Result<CorsLayer> {
+    let origins: Vec<&str> = options
+        .cors_origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .collect();
+    let any = origins.contains(&"*");
+    if any && options.cors_allow_credentials() {
+        anyhow::bail!("CORS_ALLOWED_ORIGINS=* cannot be combined with CORS_ALLOW_CREDENTIALS");
+    }
+    let allow_origin = if any {
+        AllowOrigin::any()
+    } else {
+        let values = origins
+            .iter()
+            .map(|o| {
+                HeaderValue::from_str(o.trim_end_matches('/'))
+                    .map_err(|_| anyhow::anyhow!("bad origin in CORS_ALLOWED_ORIGINS: {o:?}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        AllowOrigin::list(values)
+    };
+    Ok(CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("x-request-id"),
+            HeaderName::from_static("x-apollo-operation-name"),
+            HeaderName::from_static("apollo-require-preflight"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id")])
+        .allow_credentials(options.cors_allow_credentials())
+        .max_age(Duration::from_secs(600)))
+}
+
+impl HttpOptions {
+    fn cors_allow_credentials(&self) -> bool {
+        self.cors_credentials
+    }
+
+    /// The client's address: the peer, or, when the peer is a trusted proxy, the right-most
+    /// address in `X-Forwarded-For` that is not one.
+    pub(super) fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|a| a.trim().parse::<IpAddr>().ok())
+            .collect::<Vec<_>>();
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !self.trusted_proxies.contains(ip))
+            .unwrap_or(peer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = [10, 0, 0, 1].into();
+        let options = HttpOptions {
+            max_body_bytes: 1,
+            request_timeout: Duration::from_secs(1),
+            batch_max: 0,
+            graphiql: false,
+            trusted_proxies: vec![proxy],
+            cors_origins: vec![],
+            cors_credentials: false,
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("1.1.1.1, 2.2.2.2, 10.0.0.1"),
+        );
+        assert_eq!(
+            options.client_ip(proxy, &headers),
+            IpAddr::from([2, 2, 2, 2])
+        );
+        let stranger: IpAddr = [3, 3, 3, 3].into();
+        assert_eq!(options.client_ip(stranger, &headers), stranger);
+    }
+}

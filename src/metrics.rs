@@ -1,0 +1,152 @@
+//! Prometheus metrics, served at `GET /metrics`: GraphQL requests by operation and outcome,
+//! their latency, signup and login outcomes, and the database pool.
+//!
+//! Operation names come from the parsed GraphQL document. They are still chosen by
+//! clients, so only the first [`MAX_OPERATION_NAMES`] distinct names get a label of their
+//! own; later ones, anonymous operations and unparsable documents share one label each.
+
+use std::{collections::HashSet, sync::Mutex};
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use crate::db::DbPool;
+
+/// Distinct operation names labelled before the rest share `other`.
+pub const MAX_OPERATION_NAMES: usize = 100;
+
+/// The label of a request whose document did not parse.
+pub const UNKNOWN_OPERATION: &str = "unknown";
+
+/// The label of an operation without a name.
+pub const ANONYMOUS_OPERATION: &str = "anonymous";
+
+/// The server's metrics, in a registry of its own (so several servers in one process, as in
+/// the tests, do not share counters).
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    auth: IntCounterVec,
+    pool: IntGaugeVec,
+    names: Mutex<HashSet<String>>,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> anyhow::Result<Self> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "graphql_requests_total",
+                "GraphQL operations by name and outcome code",
+            ),
+            &["operation", "outcome"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "graphql_request_duration_seconds",
+                "GraphQL operation latency",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+            &["operation"],
+        )?;
+        let auth = IntCounterVec::new(
+            Opts::new(
+                "auth_attempts_total",
+                "signup and login attempts by outcome code",
+            ),
+            &["mutation", "outcome"],
+        )?;
+        let pool = IntGaugeVec::new(
+            Opts::new("db_pool_connections", "database pool connections by state"),
+            &["state"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(auth.clone()))?;
+        registry.register(Box::new(pool.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            latency,
+            auth,
+            pool,
+            names: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// The label for an operation name found in a document.
+    pub fn operation_label(&self, name: Option<&str>) -> String {
+        let Some(name) = name else {
+            return ANONYMOUS_OPERATION.to_owned();
+        };
+        let Ok(mut names) = self.names.lock() else {
+            return "other".to_owned();
+        };
+        if names.contains(name)
+            || names.len() < MAX_OPERATION_NAMES && names.insert(name.to_owned())
+        {
+            name.to_owned()
+        } else {
+            "other".to_owned()
+        }
+    }
+
+    /// Records one GraphQL operation.
+    pub fn observe_request(&self, operation: &str, outcome: &str, seconds: f64) {
+        self.requests.with_label_values(&[operation, outcome]).inc();
+        self.latency
+            .with_label_values(&[operation])
+            .observe(seconds);
+    }
+
+    /// Records one signup or login attempt.
+    pub fn observe_auth(&self, mutation: &str, outcome: &str) {
+        self.auth.with_label_values(&[mutation, outcome]).inc();
+    }
+
+    /// The text exposition of every metric, with the pool sampled now.
+    pub fn render(&self, db: &DbPool) -> String {
+        let status = db.status();
+        let waiting = i64::try_from(status.waiting).unwrap_or(i64::MAX);
+        let size = i64::try_from(status.size).unwrap_or(i64::MAX);
+        let available = i64::try_from(status.available).unwrap_or(i64::MAX);
+        let max = i64::try_from(status.max_size).unwrap_or(i64::MAX);
+        self.pool.with_label_values(&["max"]).set(max);
+        self.pool.with_label_values(&["open"]).set(size);
+        self.pool.with_label_values(&["idle"]).set(available);
+        self.pool
+            .with_label_values(&["in_use"])
+            .set(size - available);
+        self.pool.with_label_values(&["waiting"]).set(waiting);
+        let mut out = Vec::new();
+        if let Err(error) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(%error, "encoding metrics");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_labels_are_bounded() -> anyhow::Result<()> {
+        let metrics = Metrics::new()?;
+        assert_eq!(metrics.operation_label(None), ANONYMOUS_OPERATION);
+        for i in 0..MAX_OPERATION_NAMES {
+            assert_eq!(
+                metrics.operation_label(Some(&format!("Op{i}"))),
+                format!("Op{i}")
+            );
+        }
+        assert_eq!(metrics.operation_label(Some("OneTooMany")), "other");
+        assert_eq!(metrics.operation_label(Some("Op3")), "Op3");
+        Ok(())
+    }
+}
