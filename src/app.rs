@@ -10,7 +10,10 @@ use anyhow::Context;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
-    auth::{Auth, Passwords, RateLimits, Tokens, tokens::MIN_SECRET_LEN},
+    auth::{
+        Auth, Passwords, RateLimits, Revocations, SessionSettings, Tokens, keys::KeySet,
+        passwords::Argon2Params, revocation::Follower, tokens::MIN_SECRET_LEN,
+    },
     config::Settings,
     db::DbPool,
     graphql::{self, AppState, Guards, Limits},
@@ -23,6 +26,7 @@ pub struct Server {
     /// The address it listens on (useful with port 0).
     pub addr: SocketAddr,
     db: DbPool,
+    _revocations: Follower,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -32,14 +36,26 @@ pub struct Server {
 pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     let db = connect(&settings).await?;
     let secret = jwt_secret(&settings)?;
-    let tokens = Tokens::new(
-        &secret,
+    let (revocations, follower) = Revocations::follow(
+        db.clone(),
+        &settings.database_url,
+        settings.revocation_poll_interval,
+    )
+    .await?;
+    let tokens = Tokens::with_keys(
+        KeySet::from_settings(&settings, &secret)?,
         &settings.jwt_issuer,
         &settings.jwt_audience,
         settings.access_token_ttl,
+        revocations.clone(),
     )?;
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    let passwords = Passwords::new(
+    let passwords = Passwords::with_params(
+        Argon2Params {
+            memory_kib: settings.argon2_memory_kib,
+            iterations: settings.argon2_iterations,
+            parallelism: settings.argon2_parallelism,
+        },
         settings.hashing_concurrency.unwrap_or(cores),
         settings.hashing_queue_timeout,
     )
@@ -52,6 +68,11 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
             settings.auth_rate_limit_account.0,
         )),
         password_min_length: usize::from(settings.password_min_length),
+        sessions: SessionSettings {
+            refresh_ttl: settings.refresh_token_ttl,
+            reuse_grace: settings.refresh_reuse_grace,
+        },
+        revocations: revocations.clone(),
     };
     let guards = Guards {
         limits: Limits {
@@ -123,6 +144,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     Ok(Server {
         addr,
         db,
+        _revocations: follower,
         stop,
         task,
     })

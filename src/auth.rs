@@ -3,9 +3,12 @@
 //! The rule: a [`UserId`] can only be built here, from a verified access token or from a
 //! signup or login that checked the password. A GraphQL argument never becomes an owner.
 
+pub mod keys;
 pub mod password_policy;
 pub mod passwords;
 pub mod rate_limit;
+pub mod revocation;
+pub mod sessions;
 pub mod tokens;
 
 use std::{net::IpAddr, sync::Arc};
@@ -18,6 +21,8 @@ use crate::{
 
 pub use passwords::Passwords;
 pub use rate_limit::RateLimits;
+pub use revocation::Revocations;
+pub use sessions::{LogoutScope, SessionSettings, TokenPair};
 pub use tokens::Tokens;
 
 /// The id of an account whose owner proved who they are. Its field is private to `auth`.
@@ -31,10 +36,23 @@ impl UserId {
     }
 }
 
+/// The id of a session, as named by a verified access token or a refresh token. Like
+/// [`UserId`], only `auth` builds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// The raw id, for the store's queries and the revoked set.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// The authenticated caller of a request, placed in the request's data by the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct Viewer {
     user_id: UserId,
+    session_id: SessionId,
 }
 
 impl Viewer {
@@ -42,9 +60,15 @@ impl Viewer {
     pub fn user_id(&self) -> &UserId {
         &self.user_id
     }
+
+    /// The session the viewer's access token belongs to.
+    pub fn session_id(&self) -> &SessionId {
+        &self.session_id
+    }
 }
 
-/// Auth's services: token signing, password hashing and the limits on guessing.
+/// Auth's services: token signing, password hashing, the limits on guessing, sessions and
+/// their revocation.
 #[derive(Clone)]
 pub struct Auth {
     /// Issues and verifies access tokens.
@@ -55,6 +79,10 @@ pub struct Auth {
     pub limits: Arc<RateLimits>,
     /// The shortest new password accepted, in characters.
     pub password_min_length: usize,
+    /// Refresh-token lifetime and reuse grace.
+    pub sessions: SessionSettings,
+    /// The revoked sessions whose access tokens are refused.
+    pub revocations: Revocations,
 }
 
 /// A person who just proved who they are: a new account or a good login.
@@ -115,13 +143,33 @@ impl Auth {
         self.limits.check_account(email)?;
         let user = users::find_by_email(conn, email).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
-        let valid = self
-            .passwords
-            .verify(&password_policy::normalize(password), hash)
-            .await?;
+        let password = password_policy::normalize(password);
+        let valid = self.passwords.verify(&password, hash).await?;
         match user {
-            Some(user) if valid => Ok(signed_in(user)),
+            Some(user) if valid => {
+                let signed_in = signed_in(user);
+                self.rehash_if_outdated(conn, &signed_in, &password).await;
+                Ok(signed_in)
+            }
             _ => Err(self.limits.login_failed(email)),
+        }
+    }
+
+    /// After a good login, re-hashes the password when its hash was made with other
+    /// argon2 parameters than the configured ones. A failure is logged, not fatal: the
+    /// login stands, and the next one tries again.
+    async fn rehash_if_outdated(&self, conn: &mut DbConn, signed_in: &SignedIn, password: &str) {
+        if !self.passwords.needs_rehash(&signed_in.user.password_hash) {
+            return;
+        }
+        let result = async {
+            let hash = self.passwords.hash(password).await?;
+            users::set_password_hash(conn, &signed_in.user_id, &hash).await
+        }
+        .await;
+        match result {
+            Ok(()) => tracing::info!("re-hashed a password with the configured argon2 parameters"),
+            Err(error) => tracing::warn!(%error, "re-hashing a password failed"),
         }
     }
 }

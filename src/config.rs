@@ -81,6 +81,61 @@ pub struct Settings {
     #[arg(long, env = "ACCESS_TOKEN_TTL", default_value = "15m", value_parser = parse_duration)]
     pub access_token_ttl: Duration,
 
+    /// Refresh-token lifetime; each refresh starts a new one (humantime: `30d`).
+    #[arg(long, env = "REFRESH_TOKEN_TTL", default_value = "30d", value_parser = parse_duration)]
+    pub refresh_token_ttl: Duration,
+
+    /// How long a just-rotated refresh token may still be presented (two tabs refreshing at
+    /// once) before a replay counts as theft and revokes the session.
+    #[arg(long, env = "REFRESH_REUSE_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub refresh_reuse_grace: Duration,
+
+    /// How often each instance re-reads the revoked sessions, in case a PostgreSQL
+    /// notification was missed.
+    #[arg(long, env = "REVOCATION_POLL_INTERVAL", default_value = "5s", value_parser = parse_duration)]
+    pub revocation_poll_interval: Duration,
+
+    /// How access tokens are signed: `HS256` (JWT_SECRET) or `EdDSA`
+    /// (JWT_ED25519_PRIVATE_KEY_FILE; public keys at /.well-known/jwks.json).
+    #[arg(long, env = "JWT_ALGORITHM", value_enum, default_value = "HS256")]
+    pub jwt_algorithm: JwtAlgorithm,
+
+    /// Earlier HS256 secrets, comma-separated: they still verify the tokens they signed
+    /// (until those expire) but sign nothing.
+    #[arg(
+        long,
+        env = "JWT_SECRET_PREVIOUS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub jwt_secret_previous: Vec<String>,
+
+    /// PKCS#8 PEM file of the Ed25519 private key that signs with `JWT_ALGORITHM=EdDSA`.
+    #[arg(long, env = "JWT_ED25519_PRIVATE_KEY_FILE")]
+    pub jwt_ed25519_private_key_file: Option<PathBuf>,
+
+    /// PEM files of earlier Ed25519 public keys, comma-separated: they still verify (and are
+    /// still published) but sign nothing.
+    #[arg(
+        long,
+        env = "JWT_ED25519_PREVIOUS_PUBLIC_KEY_FILES",
+        value_delimiter = ','
+    )]
+    pub jwt_ed25519_previous_public_key_files: Vec<PathBuf>,
+
+    /// argon2id memory cost of new password hashes, in KiB. Raising a cost re-hashes each
+    /// password at its owner's next login.
+    #[arg(long, env = "ARGON2_MEMORY_KIB", default_value_t = 19456)]
+    pub argon2_memory_kib: u32,
+
+    /// argon2id passes of new password hashes.
+    #[arg(long, env = "ARGON2_ITERATIONS", default_value_t = 2)]
+    pub argon2_iterations: u32,
+
+    /// argon2id lanes of new password hashes.
+    #[arg(long, env = "ARGON2_PARALLELISM", default_value_t = 1)]
+    pub argon2_parallelism: u32,
+
     /// `pretty` or `json`; levels by `RUST_LOG`.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -211,6 +266,17 @@ fn parse_rate(value: &str) -> Result<RateLimit, String> {
         return Err("a rate needs a positive count and period; use `off` to disable".into());
     }
     Ok(RateLimit(Some(Rate { count, period })))
+}
+
+/// The access-token signing algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JwtAlgorithm {
+    /// HMAC-SHA256 with a shared secret.
+    #[value(name = "HS256", alias = "hs256")]
+    Hs256,
+    /// Ed25519 signatures; other services verify with the published public keys.
+    #[value(name = "EdDSA", alias = "eddsa")]
+    EdDsa,
 }
 
 impl Settings {

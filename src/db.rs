@@ -20,6 +20,10 @@ use diesel_async::{
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::{FutureExt, future::BoxFuture};
 
+mod listen;
+
+pub use listen::{Listened, listen};
+
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
@@ -63,6 +67,71 @@ macro_rules! with_conn {
     };
 }
 pub(crate) use with_conn;
+
+/// Runs one body per backend, for the rare statement that exists on only one of them:
+/// `with_backend!(conn, postgres |c| pg_body, sqlite |c| sqlite_body)`.
+macro_rules! with_backend {
+    ($conn:expr, postgres |$pg:ident| $pg_body:expr, sqlite |$lite:ident| $lite_body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Postgres($pg) => {
+                let $pg: &mut ::diesel_async::AsyncPgConnection = &mut *$pg;
+                $pg_body
+            }
+            $crate::db::DbConn::Sqlite($lite) => {
+                let $lite: &mut $crate::db::SqliteConn = &mut *$lite;
+                $lite_body
+            }
+        }
+    };
+}
+pub(crate) use with_backend;
+
+impl DbConn {
+    /// Opens a transaction; end it with [`DbConn::finish`]. A connection dropped with its
+    /// transaction open is discarded by the pool, never reused.
+    ///
+    /// On SQLite the transaction is deferred: make its first statement a write, so it takes
+    /// the write lock at once instead of failing to upgrade a read snapshot under contention.
+    pub async fn begin(&mut self) -> Result<(), crate::error::AppError> {
+        with_conn!(self, |c| begin_on(c).await)?;
+        Ok(())
+    }
+
+    /// Commits the transaction when `result` is `Ok`, rolls it back otherwise; returns
+    /// `result` (or the commit's failure).
+    pub async fn finish<T>(
+        &mut self,
+        result: Result<T, crate::error::AppError>,
+    ) -> Result<T, crate::error::AppError> {
+        match result {
+            Ok(value) => {
+                with_conn!(self, |c| commit_on(c).await)?;
+                Ok(value)
+            }
+            Err(error) => {
+                if let Err(rollback) = with_conn!(self, |c| rollback_on(c).await) {
+                    tracing::warn!(error = %rollback, "rolling back a transaction failed");
+                }
+                Err(error)
+            }
+        }
+    }
+}
+
+async fn begin_on<C: diesel_async::AsyncConnection>(c: &mut C) -> diesel::QueryResult<()> {
+    use diesel_async::TransactionManager as _;
+    C::TransactionManager::begin_transaction(c).await
+}
+
+async fn commit_on<C: diesel_async::AsyncConnection>(c: &mut C) -> diesel::QueryResult<()> {
+    use diesel_async::TransactionManager as _;
+    C::TransactionManager::commit_transaction(c).await
+}
+
+async fn rollback_on<C: diesel_async::AsyncConnection>(c: &mut C) -> diesel::QueryResult<()> {
+    use diesel_async::TransactionManager as _;
+    C::TransactionManager::rollback_transaction(c).await
+}
 
 /// How the pool behaves.
 #[derive(Debug, Clone, Copy)]

@@ -16,6 +16,16 @@ pub enum AuthFailure {
     TokenExpired,
     /// Malformed, badly signed, wrong algorithm, audience, issuer, or not yet valid.
     TokenInvalid,
+    /// An access or refresh token of a session that was revoked (logout, password change,
+    /// account deletion, refresh-token reuse).
+    SessionRevoked,
+    /// A refresh token that was already rotated, presented again after the grace window:
+    /// treated as theft, so its whole session is now revoked.
+    RefreshTokenReused,
+    /// A refresh token past its expiry.
+    RefreshTokenExpired,
+    /// A refresh token that was never issued (or whose session is gone).
+    RefreshTokenInvalid,
 }
 
 impl AuthFailure {
@@ -24,6 +34,10 @@ impl AuthFailure {
             Self::Missing => None,
             Self::TokenExpired => Some("TOKEN_EXPIRED"),
             Self::TokenInvalid => Some("TOKEN_INVALID"),
+            Self::SessionRevoked => Some("SESSION_REVOKED"),
+            Self::RefreshTokenReused => Some("REFRESH_TOKEN_REUSED"),
+            Self::RefreshTokenExpired => Some("REFRESH_TOKEN_EXPIRED"),
+            Self::RefreshTokenInvalid => Some("REFRESH_TOKEN_INVALID"),
         }
     }
 }
@@ -49,7 +63,7 @@ pub enum AppError {
         message: String,
     },
     /// `NOT_FOUND`: does not exist or is not the viewer's; the two are indistinguishable.
-    #[error("todo not found")]
+    #[error("not found")]
     NotFound,
     /// `CONFLICT`: `expectedVersion` differs from the stored version.
     #[error("the todo was changed since version {expected}; it is now at version {current}")]
@@ -78,6 +92,12 @@ fn unauthenticated_message(failure: AuthFailure) -> &'static str {
         AuthFailure::Missing => "authentication required: send an Authorization: Bearer token",
         AuthFailure::TokenExpired => "the access token has expired",
         AuthFailure::TokenInvalid => "the access token is invalid",
+        AuthFailure::SessionRevoked => "the session has been signed out; log in again",
+        AuthFailure::RefreshTokenReused => {
+            "the refresh token was already used; the session has been signed out for safety"
+        }
+        AuthFailure::RefreshTokenExpired => "the refresh token has expired; log in again",
+        AuthFailure::RefreshTokenInvalid => "the refresh token is invalid; log in again",
     }
 }
 

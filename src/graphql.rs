@@ -8,6 +8,7 @@ mod node;
 mod observe;
 mod paging;
 mod scalars;
+mod sessions;
 mod todos;
 mod users;
 
@@ -30,7 +31,11 @@ pub struct QueryRoot(users::UserQuery, node::NodeQuery, todos::TodoQuery);
 /// Every mutation, merged from the domains.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct MutationRoot(auth::AuthMutation, todos::TodoMutation);
+pub struct MutationRoot(
+    auth::AuthMutation,
+    todos::TodoMutation,
+    sessions::SessionMutation,
+);
 
 /// What resolvers share: the pool and the auth services.
 #[derive(Clone)]

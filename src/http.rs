@@ -2,7 +2,8 @@
 //!
 //! `/graphql` reads the bearer token before GraphQL runs: no header is an anonymous request;
 //! a header with a bad token refuses the whole request with 401. The response's media type
-//! is the one the request's `Accept` prefers.
+//! is the one the request's `Accept` prefers. `/.well-known/jwks.json` publishes the public
+//! keys that verify access tokens.
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -99,6 +100,7 @@ pub fn router(state: HttpState) -> anyhow::Result<Router> {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
     Ok(Router::new()
+        .route("/.well-known/jwks.json", get(jwks))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -138,6 +140,16 @@ async fn readyz(State(state): State<HttpState>) -> Response {
         let body = serde_json::json!({ "status": "unavailable" });
         (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
     }
+}
+
+/// The public keys that verify access tokens (none with HS256 alone).
+async fn jwks(State(state): State<HttpState>) -> Response {
+    let mut response = axum::Json(state.tokens.jwks()).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
 }
 
 fn request_id(headers: &HeaderMap) -> String {

@@ -5,6 +5,7 @@
 //! query already filtered by it. There is no way to reach a todo without its owner.
 
 mod schema;
+pub mod sessions;
 pub mod todos;
 pub mod users;
 

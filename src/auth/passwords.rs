@@ -1,4 +1,5 @@
-//! Password hashing with argon2id (OWASP parameters: 19 MiB, 2 passes, 1 lane).
+//! Password hashing with argon2id (by default the OWASP parameters: 19 MiB, 2 passes, 1
+//! lane; configurable, and a login re-hashes a password whose hash used other parameters).
 //!
 //! argon2 is deliberately slow, so every hash and check runs on tokio's blocking pool, never
 //! on the async workers.
@@ -21,8 +22,31 @@ pub struct Passwords {
     inner: Arc<Inner>,
 }
 
+/// The argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Argon2Params {
+    /// Memory, in KiB.
+    pub memory_kib: u32,
+    /// Passes over the memory.
+    pub iterations: u32,
+    /// Lanes.
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Params {
+    /// OWASP's recommendation: 19 MiB, 2 passes, 1 lane.
+    fn default() -> Self {
+        Self {
+            memory_kib: 19 * 1024,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
 struct Inner {
     argon2: Argon2<'static>,
+    params: Params,
     /// Hashing slots: each hash holds 19 MiB and a core, so a login storm waits here, briefly,
     /// instead of exhausting memory or starving other requests.
     slots: Arc<Semaphore>,
@@ -37,15 +61,30 @@ impl Passwords {
     /// at start so the first unknown-email login is not faster than the rest). At most
     /// `concurrency` hashes run at once; a caller waits `queue_timeout` for a slot at most.
     pub async fn new(concurrency: usize, queue_timeout: Duration) -> anyhow::Result<Self> {
+        Self::with_params(Argon2Params::default(), concurrency, queue_timeout).await
+    }
+
+    /// Like [`Passwords::new`], with the given cost parameters.
+    pub async fn with_params(
+        config: Argon2Params,
+        concurrency: usize,
+        queue_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let slots = Arc::new(Semaphore::new(concurrency.max(1)));
         tokio::task::spawn_blocking(move || {
-            let params = Params::new(19 * 1024, 2, 1, None)
-                .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
-            let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+            let params = Params::new(
+                config.memory_kib,
+                config.iterations,
+                config.parallelism,
+                None,
+            )
+            .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
+            let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
             let dummy_hash = hash_with(&argon2, &uuid::Uuid::new_v4().to_string())?;
             Ok(Self {
                 inner: Arc::new(Inner {
                     argon2,
+                    params,
                     slots,
                     queue_timeout,
                     dummy_hash,
@@ -104,6 +143,25 @@ impl Passwords {
     }
 }
 
+impl Passwords {
+    /// Whether `hash` was made with another algorithm, version or cost than the configured
+    /// one, so a login that just proved the password should replace it.
+    pub fn needs_rehash(&self, hash: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return false;
+        };
+        let current = &self.inner.params;
+        let same = parsed.algorithm == Algorithm::Argon2id.ident()
+            && parsed.version == Some(Version::V0x13.into())
+            && Params::try_from(&parsed).is_ok_and(|p| {
+                p.m_cost() == current.m_cost()
+                    && p.t_cost() == current.t_cost()
+                    && p.p_cost() == current.p_cost()
+            });
+        !same
+    }
+}
+
 fn hash_with(argon2: &Argon2<'_>, password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     let hash = argon2
@@ -128,6 +186,26 @@ mod tests {
         );
         assert!(!passwords.verify("correct horsf", Some(hash)).await?);
         assert!(!passwords.verify("anything", None).await?);
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn other_parameters_need_a_rehash() -> anyhow::Result<()> {
+        let cheap = Argon2Params {
+            memory_kib: 8 * 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let slow = Duration::from_secs(5);
+        let old = Passwords::with_params(cheap, 2, slow).await?;
+        let current = Passwords::new(2, slow).await?;
+        let old_hash = old.hash("correct horse").await?;
+        let new_hash = current.hash("correct horse").await?;
+        assert!(current.needs_rehash(&old_hash));
+        assert!(!current.needs_rehash(&new_hash));
+        assert!(!old.needs_rehash(&old_hash));
+        // An old hash still verifies: the rehash happens after a good login.
+        assert!(current.verify("correct horse", Some(old_hash)).await?);
         Ok(())
     }
 

@@ -1,30 +1,33 @@
-//! Access tokens: HS256 JWTs carrying `sub`, `iat`, `exp`, `iss` and `aud`.
+//! Access tokens: JWTs carrying `sub`, `sid` (the session), `iat`, `exp`, `iss` and `aud`,
+//! signed by the [`KeySet`]'s signing key (HS256 or EdDSA) with its `kid` in the header.
 //!
-//! Verification pins HS256, requires `exp`, `iss`, `aud` and `sub` (jsonwebtoken compares
-//! `iss` and `aud` only when a token carries them unless they are required), checks `nbf`
-//! when present, and allows a small leeway for clock skew.
+//! Verification picks the key the header's `kid` names and pins that key's algorithm,
+//! requires `exp`, `iss`, `aud`, `sub` and `sid` (jsonwebtoken compares `iss` and `aud`
+//! only when a token carries them unless they are required), checks `nbf` when present,
+//! and allows a small leeway for clock skew. Last, a token of a revoked session is refused:
+//! the [`Revocations`] set is in memory, so this costs a hash lookup, not a query.
 
 use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{
-    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode, errors::ErrorKind,
+    Algorithm, Header, Validation, decode, decode_header, encode, errors::ErrorKind, jwk::JwkSet,
 };
 use serde::{Deserialize, Serialize};
 
-use super::{UserId, Viewer};
+use super::{Revocations, SessionId, UserId, Viewer, keys::KeySet};
 use crate::error::{AppError, AuthFailure};
 
-/// Clock skew tolerated on `exp` and `nbf`.
-const LEEWAY_SECS: u64 = 10;
+pub use super::keys::MIN_SECRET_LEN;
 
-/// The shortest accepted HS256 secret, in bytes.
-pub const MIN_SECRET_LEN: usize = 32;
+/// Clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECS: u64 = 10;
 
 /// The claims of an access token.
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
+    sid: String,
     iat: i64,
     exp: i64,
     iss: String,
@@ -40,9 +43,10 @@ pub struct Tokens {
 }
 
 struct Inner {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    keys: KeySet,
+    revocations: Revocations,
+    /// One validation per algorithm a key may use, built once: each pins its algorithm.
+    validations: Vec<(Algorithm, Validation)>,
     issuer: String,
     audience: String,
     ttl: Duration,
@@ -57,22 +61,41 @@ pub struct Issued {
 }
 
 impl Tokens {
-    /// A token service over `secret`, which must be at least 32 bytes.
+    /// An HS256 token service over `secret`, which must be at least 32 bytes.
     pub fn new(secret: &[u8], issuer: &str, audience: &str, ttl: Duration) -> anyhow::Result<Self> {
         if secret.len() < MIN_SECRET_LEN {
             anyhow::bail!("JWT_SECRET must be at least {MIN_SECRET_LEN} bytes");
         }
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        validation.set_issuer(&[issuer]);
-        validation.set_audience(&[audience]);
-        validation.validate_nbf = true;
-        validation.leeway = LEEWAY_SECS;
+        let keys = KeySet::hs256(secret, &[])?;
+        Self::with_keys(keys, issuer, audience, ttl, Revocations::default())
+    }
+
+    /// A token service signing with `keys`' signing key, verifying with all of them, and
+    /// refusing the tokens of the sessions in `revocations`.
+    pub fn with_keys(
+        keys: KeySet,
+        issuer: &str,
+        audience: &str,
+        ttl: Duration,
+        revocations: Revocations,
+    ) -> anyhow::Result<Self> {
+        let validations = [Algorithm::HS256, Algorithm::EdDSA]
+            .into_iter()
+            .map(|algorithm| {
+                let mut validation = Validation::new(algorithm);
+                validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                validation.set_issuer(&[issuer]);
+                validation.set_audience(&[audience]);
+                validation.validate_nbf = true;
+                validation.leeway = LEEWAY_SECS;
+                (algorithm, validation)
+            })
+            .collect();
         Ok(Self {
             inner: Arc::new(Inner {
-                encoding: EncodingKey::from_secret(secret),
-                decoding: DecodingKey::from_secret(secret),
-                validation,
+                keys,
+                revocations,
+                validations,
                 issuer: issuer.to_owned(),
                 audience: audience.to_owned(),
                 ttl,
@@ -80,44 +103,69 @@ impl Tokens {
         })
     }
 
-    /// Signs an access token for `user`.
-    pub fn issue(&self, user: &UserId) -> Result<Issued, AppError> {
+    /// How long an access token lives.
+    pub fn ttl(&self) -> Duration {
+        self.inner.ttl
+    }
+
+    /// The public verification keys, for `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> &JwkSet {
+        self.inner.keys.jwks()
+    }
+
+    /// Signs an access token for `user`'s `session`.
+    pub fn issue(&self, user: &UserId, session: &SessionId) -> Result<Issued, AppError> {
         let now = crate::store::now();
         let ttl = chrono::Duration::from_std(self.inner.ttl)
             .map_err(|e| anyhow::anyhow!("ACCESS_TOKEN_TTL out of range: {e}"))?;
         let expires_at = now + ttl;
         let claims = Claims {
             sub: user.0.clone(),
+            sid: session.0.clone(),
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             iss: self.inner.issuer.clone(),
             aud: self.inner.audience.clone(),
             nbf: None,
         };
-        let token = encode(
-            &Header::new(Algorithm::HS256),
-            &claims,
-            &self.inner.encoding,
-        )
-        .map_err(|e| anyhow::anyhow!("signing a token: {e}"))?;
+        let (kid, algorithm, key) = self.inner.keys.signing();
+        let mut header = Header::new(algorithm);
+        header.kid = Some(kid.to_owned());
+        let token =
+            encode(&header, &claims, key).map_err(|e| anyhow::anyhow!("signing a token: {e}"))?;
         let expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or(expires_at);
         Ok(Issued { token, expires_at })
     }
 
     /// The viewer a token names, or why it is refused.
     pub fn verify(&self, token: &str) -> Result<Viewer, AuthFailure> {
-        let data =
-            decode::<Claims>(token, &self.inner.decoding, &self.inner.validation).map_err(|e| {
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => AuthFailure::TokenExpired,
-                    _ => AuthFailure::TokenInvalid,
-                }
-            })?;
-        if data.claims.sub.is_empty() {
+        let header = decode_header(token).map_err(|_| AuthFailure::TokenInvalid)?;
+        let key = self
+            .inner
+            .keys
+            .verifying(header.kid.as_deref())
+            .ok_or(AuthFailure::TokenInvalid)?;
+        let validation = self
+            .inner
+            .validations
+            .iter()
+            .find(|(algorithm, _)| *algorithm == key.algorithm)
+            .map(|(_, validation)| validation)
+            .ok_or(AuthFailure::TokenInvalid)?;
+        let data = decode::<Claims>(token, &key.key, validation).map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => AuthFailure::TokenExpired,
+            _ => AuthFailure::TokenInvalid,
+        })?;
+        if data.claims.sub.is_empty() || data.claims.sid.is_empty() {
             return Err(AuthFailure::TokenInvalid);
+        }
+        let session_id = SessionId(data.claims.sid);
+        if self.inner.revocations.is_revoked(&session_id) {
+            return Err(AuthFailure::SessionRevoked);
         }
         Ok(Viewer {
             user_id: UserId(data.claims.sub),
+            session_id,
         })
     }
 }
@@ -132,16 +180,75 @@ mod tests {
         Tokens::new(SECRET, "iss", "aud", Duration::from_secs(60)).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    fn issue(tokens: &Tokens) -> Issued {
+        tokens
+            .issue(&UserId("u1".into()), &SessionId("s1".into()))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     #[test]
-    fn round_trip_names_the_user() {
+    fn round_trip_names_the_user_and_session() {
         let tokens = tokens();
-        let issued = tokens
-            .issue(&UserId("u1".into()))
-            .unwrap_or_else(|e| panic!("{e}"));
         let viewer = tokens
-            .verify(&issued.token)
+            .verify(&issue(&tokens).token)
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(viewer.user_id().as_str(), "u1");
+        assert_eq!(viewer.session_id().as_str(), "s1");
+    }
+
+    #[test]
+    fn an_old_key_verifies_and_an_unknown_kid_is_refused() -> anyhow::Result<()> {
+        let ttl = Duration::from_secs(60);
+        let old = tokens();
+        let old_token = issue(&old).token;
+        let new_secret = b"a-brand-new-secret-of-enough-length";
+        let rotated = Tokens::with_keys(
+            KeySet::hs256(new_secret, &[SECRET.to_vec()])?,
+            "iss",
+            "aud",
+            ttl,
+            Revocations::default(),
+        )?;
+        assert!(
+            rotated.verify(&old_token).is_ok(),
+            "the old key still verifies"
+        );
+        assert!(rotated.verify(&issue(&rotated).token).is_ok());
+        assert_eq!(
+            old.verify(&issue(&rotated).token).err(),
+            Some(AuthFailure::TokenInvalid)
+        );
+        // The same signature under a kid nobody knows.
+        let without_old = Tokens::new(new_secret, "iss", "aud", ttl)?;
+        assert_eq!(
+            without_old.verify(&old_token).err(),
+            Some(AuthFailure::TokenInvalid)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn a_revoked_session_is_refused() -> anyhow::Result<()> {
+        let revocations = Revocations::default();
+        let keys = KeySet::hs256(SECRET, &[])?;
+        let tokens = Tokens::with_keys(
+            keys,
+            "iss",
+            "aud",
+            Duration::from_secs(60),
+            revocations.clone(),
+        )?;
+        let token = issue(&tokens).token;
+        assert!(tokens.verify(&token).is_ok());
+        revocations.add(
+            [&"s1".to_owned()],
+            chrono::Utc::now() + chrono::Duration::seconds(60),
+        );
+        assert_eq!(
+            tokens.verify(&token).err(),
+            Some(AuthFailure::SessionRevoked)
+        );
+        Ok(())
     }
 
     #[test]
@@ -151,9 +258,7 @@ mod tests {
 
     #[test]
     fn other_issuer_or_secret_is_invalid() {
-        let issued = tokens()
-            .issue(&UserId("u1".into()))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let issued = issue(&tokens());
         let other_iss = Tokens::new(SECRET, "other", "aud", Duration::from_secs(60))
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(

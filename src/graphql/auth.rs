@@ -1,10 +1,10 @@
-//! `signup` and `login`, and the rules their inputs must follow.
+//! `signup` and `login`, and the rules their inputs must follow. Each starts a session.
 
 use async_graphql::{Context, InputObject, Object};
 
 use super::{ContextExt, DateTime, users::User};
 use crate::{
-    auth::{SignedIn, Signup},
+    auth::{SignedIn, Signup, TokenPair},
     error::AppError,
     request_meta::RequestMeta,
 };
@@ -34,11 +34,27 @@ pub struct LoginInput {
     password: String,
 }
 
-/// A signed-in session: an access token for the `Authorization: Bearer` header.
+/// A signed-in session: an access token for the `Authorization: Bearer` header, and the
+/// refresh token that gets the next one.
 pub struct AuthPayload {
     token: String,
     expires_at: DateTime,
+    refresh_token: String,
+    refresh_token_expires_at: DateTime,
     user: User,
+}
+
+impl AuthPayload {
+    /// The payload of a session's fresh tokens.
+    pub(super) fn new(signed_in: SignedIn, pair: TokenPair) -> Self {
+        Self {
+            token: pair.access.token,
+            expires_at: pair.access.expires_at.into(),
+            refresh_token: pair.refresh_token,
+            refresh_token_expires_at: pair.refresh_expires_at.into(),
+            user: User::new(signed_in.user, signed_in.user_id),
+        }
+    }
 }
 
 /// What signup and login return.
@@ -52,9 +68,18 @@ impl AuthPayload {
     async fn token_type(&self) -> &str {
         "Bearer"
     }
-    /// When the access token stops working; log in again after it.
+    /// When the access token stops working; call `refreshSession` before (or on
+    /// `UNAUTHENTICATED` with reason `TOKEN_EXPIRED`).
     async fn expires_at(&self) -> DateTime {
         self.expires_at
+    }
+    /// Opaque, single-use: `refreshSession` exchanges it for a new pair. Keep it secret.
+    async fn refresh_token(&self) -> &str {
+        &self.refresh_token
+    }
+    /// When the refresh token stops working; log in again after it.
+    async fn refresh_token_expires_at(&self) -> DateTime {
+        self.refresh_token_expires_at
     }
     /// The signed-in user.
     async fn user(&self) -> &User {
@@ -91,7 +116,7 @@ impl AuthMutation {
             display_name,
         };
         let signed_in = state.auth.signup(&mut conn, signup, client_ip(ctx)).await?;
-        payload(ctx, signed_in)
+        payload(ctx, &mut conn, signed_in).await
     }
 
     /// Signs in. An unknown email and a wrong password get the same `INVALID_CREDENTIALS`,
@@ -104,21 +129,27 @@ impl AuthMutation {
             .auth
             .login(&mut conn, &email, &input.password, client_ip(ctx))
             .await?;
-        payload(ctx, signed_in)
+        payload(ctx, &mut conn, signed_in).await
     }
 }
 
-fn client_ip(ctx: &Context<'_>) -> Option<std::net::IpAddr> {
+pub(super) fn client_ip(ctx: &Context<'_>) -> Option<std::net::IpAddr> {
     ctx.data_opt::<RequestMeta>().and_then(|meta| meta.ip)
 }
 
-fn payload(ctx: &Context<'_>, signed_in: SignedIn) -> Result<AuthPayload, AppError> {
-    let issued = ctx.state()?.auth.tokens.issue(&signed_in.user_id)?;
-    Ok(AuthPayload {
-        token: issued.token,
-        expires_at: issued.expires_at.into(),
-        user: User::new(signed_in.user, signed_in.user_id),
-    })
+/// Starts a session for `signed_in`, recording where the request came from.
+async fn payload(
+    ctx: &Context<'_>,
+    conn: &mut crate::db::DbConn,
+    signed_in: SignedIn,
+) -> Result<AuthPayload, AppError> {
+    let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
+    let pair = ctx
+        .state()?
+        .auth
+        .start_session(conn, &signed_in.user_id, &meta)
+        .await?;
+    Ok(AuthPayload::new(signed_in, pair))
 }
 
 /// Trims, lower-cases and checks an email address.

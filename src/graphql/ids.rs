@@ -12,6 +12,8 @@ pub enum Kind {
     User,
     /// A `Todo`.
     Todo,
+    /// A `Session`.
+    Session,
 }
 
 impl Kind {
@@ -19,6 +21,7 @@ impl Kind {
         match self {
             Self::User => "User",
             Self::Todo => "Todo",
+            Self::Session => "Session",
         }
     }
 }
@@ -34,7 +37,7 @@ pub fn decode(id: &str, field: &str) -> Result<(Kind, String), AppError> {
     let bytes = URL_SAFE_NO_PAD.decode(id).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let (prefix, raw) = text.split_once(':').ok_or_else(bad)?;
-    let kind = [Kind::User, Kind::Todo]
+    let kind = [Kind::User, Kind::Todo, Kind::Session]
         .into_iter()
         .find(|k| k.prefix() == prefix)
         .ok_or_else(bad)?;

@@ -2,8 +2,11 @@
 
 use async_graphql::{Context, ID, Interface, Object};
 
-use super::{ContextExt, ids, todos::Todo, users};
-use crate::{error::AppError, store::todos};
+use super::{ContextExt, ids, sessions::Session, todos::Todo, users};
+use crate::{
+    error::AppError,
+    store::{sessions, todos},
+};
 
 /// An object with an opaque global id.
 #[derive(Interface)]
@@ -13,6 +16,8 @@ pub enum Node {
     User(users::User),
     /// A todo.
     Todo(Todo),
+    /// A session.
+    Session(Session),
 }
 
 /// The `node` query.
@@ -37,6 +42,11 @@ impl NodeQuery {
                 Ok(Some(Node::User(user)))
             }
             ids::Kind::User => Ok(None),
+            ids::Kind::Session => {
+                let mut conn = ctx.conn().await?;
+                let session = sessions::get(&mut conn, viewer.user_id(), &raw).await?;
+                Ok(session.map(|row| Node::Session(Session::new(row, viewer))))
+            }
         }
     }
 }

@@ -2,11 +2,11 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 
-use super::{ContextExt, DateTime, ids};
+use super::{ContextExt, DateTime, ids, sessions::Session};
 use crate::{
     auth::UserId,
     error::{AppError, AuthFailure},
-    store::{todos, users},
+    store::{sessions, todos, users},
 };
 
 /// An account, only ever shown to its owner.
@@ -40,6 +40,16 @@ impl User {
     /// When the account was created.
     async fn created_at(&self) -> DateTime {
         self.row.created_at().into()
+    }
+    /// The account's live sessions (signed-in devices), newest first.
+    async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<Session>, AppError> {
+        let viewer = ctx.viewer()?;
+        let mut conn = ctx.conn().await?;
+        let rows = sessions::list(&mut conn, &self.owner).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| Session::new(row, viewer))
+            .collect())
     }
     /// How many todos the account has: the TodoMVC "items left" figures.
     async fn todo_counts(&self, ctx: &Context<'_>) -> Result<TodoCounts, AppError> {

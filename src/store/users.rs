@@ -92,3 +92,30 @@ pub async fn find(conn: &mut DbConn, viewer: &UserId) -> Result<Option<User>, Ap
     });
     Ok(found?)
 }
+
+/// Replaces the owner's password hash.
+pub async fn set_password_hash(
+    conn: &mut DbConn,
+    owner: &UserId,
+    hash: &str,
+) -> Result<(), AppError> {
+    let now = super::now().naive_utc();
+    with_conn!(conn, |c| {
+        diesel::update(users::table.find(owner.as_str()))
+            .set((users::password_hash.eq(hash), users::updated_at.eq(now)))
+            .execute(c)
+            .await
+    })?;
+    Ok(())
+}
+
+/// Deletes the owner's account; their todos and sessions go with it (`ON DELETE CASCADE`).
+/// Whether there was one.
+pub async fn delete(conn: &mut DbConn, owner: &UserId) -> Result<bool, AppError> {
+    let deleted = with_conn!(conn, |c| {
+        diesel::delete(users::table.find(owner.as_str()))
+            .execute(c)
+            .await
+    })?;
+    Ok(deleted > 0)
+}

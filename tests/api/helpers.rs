@@ -72,6 +72,8 @@ macro_rules! backend_tests {
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub client: reqwest::Client,
+    /// The database this app serves from (a second instance can share it).
+    pub database_url: String,
     server: Option<app::Server>,
     // Dropped after the server field: the database outlives the server.
     pg: Option<PgDatabase>,
@@ -128,8 +130,46 @@ impl TestApp {
         TestApp {
             addr: server.addr,
             client,
+            database_url,
             server: Some(server),
             pg,
+            _dir: dir,
+        }
+    }
+
+    /// A second server on this app's database (its own data dir), with the test settings
+    /// and `extra`: two instances of one deployment. It does not drop the database.
+    pub async fn sibling(&self, extra: &[&str]) -> TestApp {
+        let dir = tempfile::tempdir().expect("a temp dir for the sibling");
+        let data_dir = dir.path().to_str().expect("a UTF-8 temp dir").to_owned();
+        let base = [
+            "todo-graphql",
+            "--listen-addr",
+            "127.0.0.1:0",
+            "--database-url",
+            &self.database_url,
+            "--data-dir",
+            &data_dir,
+            "--jwt-issuer",
+            "todo-graphql",
+            "--jwt-audience",
+            "todo-graphql",
+        ];
+        let has_secret = extra.contains(&"--jwt-secret");
+        let secret: &[&str] = if has_secret {
+            &[]
+        } else {
+            &["--jwt-secret", JWT_SECRET]
+        };
+        let settings = config::Settings::try_parse_from(base.iter().chain(secret).chain(extra))
+            .expect("the sibling's settings parse");
+        let server = app::spawn(settings).await.expect("the sibling starts");
+        TestApp {
+            addr: server.addr,
+            client: self.client.clone(),
+            database_url: self.database_url.clone(),
+            server: Some(server),
+            pg: None,
             _dir: dir,
         }
     }

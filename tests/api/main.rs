@@ -7,13 +7,16 @@ mod helpers;
 #[macro_use]
 mod process;
 
+mod account;
 mod auth;
 mod http;
 mod isolation;
+mod keys;
 mod operating;
 mod paging;
 mod paging_filters;
 mod security;
+mod sessions;
 mod shutdown;
 mod todos;
 mod todos_bulk;

@@ -1,0 +1,194 @@
+//! The account's lifecycle: `changePassword` ends the other sessions and keeps this one,
+//! `deleteAccount` takes the account, its todos and sessions, and a login after argon2's
+//! parameters were raised re-hashes the password.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, PASSWORD, TestApp, assert_bad_input, assert_code};
+use crate::sessions::{
+    AUTH_FIELDS, Tokens, assert_revoked, assert_works, login, login_as, me_status, refresh, signup,
+};
+
+const NEW_PASSWORD: &str = "purple elephants dance quietly at noon";
+
+fn tokens(payload: &Value) -> Tokens {
+    Tokens {
+        access: payload["accessToken"].as_str().expect("a token").to_owned(),
+        refresh: payload["refreshToken"]
+            .as_str()
+            .expect("a token")
+            .to_owned(),
+    }
+}
+
+/// One text value read straight from the database: `sql` selects one column, cast to text.
+async fn db_text(app: &TestApp, sql: &str) -> String {
+    if app.database_url.starts_with("postgres") {
+        let (client, connection) =
+            tokio_postgres::connect(&app.database_url, tokio_postgres::NoTls)
+                .await
+                .expect("a connection to the test database");
+        tokio::spawn(connection);
+        let row = client.query_one(sql, &[]).await.expect("the query runs");
+        return row.get(0);
+    }
+    use diesel::{Connection as _, RunQueryDsl as _};
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    let path = app.database_url.trim_start_matches("sqlite://").to_owned();
+    let sql = sql.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::SqliteConnection::establish(&path).expect("the SQLite file opens");
+        let rows: Vec<Row> = diesel::sql_query(format!("SELECT value FROM ({sql}) AS q"))
+            .load(&mut conn)
+            .expect("the query runs");
+        rows.into_iter().next().expect("one row").value
+    })
+    .await
+    .expect("the query task")
+}
+
+async fn password_hash(app: &TestApp, email: &str) -> String {
+    db_text(
+        app,
+        &format!("SELECT password_hash AS value FROM users WHERE email = '{email}'"),
+    )
+    .await
+}
+
+backend_tests!(changing_the_password_ends_the_other_sessions, |app| {
+    let here = tokens(&signup(app, "ann@example.com").await);
+    let phone = login(app, "ann@example.com").await;
+    let change = format!(
+        "mutation($current: String!, $new: String!) {{ \
+         changePassword(currentPassword: $current, newPassword: $new) {{ {AUTH_FIELDS} }} }}"
+    );
+    let wrong = json!({ "current": "not my password at all", "new": NEW_PASSWORD });
+    let error = app.gql_err(Some(&here.access), &change, wrong).await;
+    assert_code(&error, "INVALID_CREDENTIALS");
+    let weak = json!({ "current": PASSWORD, "new": "short" });
+    let error = app.gql_err(Some(&here.access), &change, weak).await;
+    assert_bad_input(&error, "newPassword");
+    assert_works(app, &phone.access).await;
+
+    let good = json!({ "current": PASSWORD, "new": NEW_PASSWORD });
+    let data = app.gql_ok(Some(&here.access), &change, good).await;
+    let fresh = tokens(&data["changePassword"]);
+    assert_works(app, &fresh.access).await;
+    assert_revoked(app, &phone.access).await;
+    assert_eq!(
+        refresh(app, &phone.refresh).await.err().as_deref(),
+        Some("SESSION_REVOKED")
+    );
+    // This session's earlier refresh token is gone; the new one works.
+    assert_eq!(
+        refresh(app, &here.refresh).await.err().as_deref(),
+        Some("REFRESH_TOKEN_INVALID")
+    );
+    refresh(app, &fresh.refresh)
+        .await
+        .expect("the fresh refresh token works");
+
+    let login_query = "mutation($input: LoginInput!) { login(input: $input) { accessToken } }";
+    let old = json!({ "input": { "email": "ann@example.com", "password": PASSWORD } });
+    assert_code(
+        &app.gql_err(None, login_query, old).await,
+        "INVALID_CREDENTIALS",
+    );
+    login_as(app, "ann@example.com", NEW_PASSWORD, "test-agent").await;
+});
+
+backend_tests!(
+    deleting_the_account_takes_everything_and_its_tokens,
+    |app| {
+        let ann = tokens(&signup(app, "ann@example.com").await);
+        let ann_phone = login(app, "ann@example.com").await;
+        let bob = tokens(&signup(app, "bob@example.com").await);
+        for token in [&ann.access, &bob.access] {
+            app.create_todo(token, json!({ "title": "keep me?" })).await;
+        }
+        let delete = "mutation($password: String!) { deleteAccount(password: $password) }";
+        let error = app
+            .gql_err(
+                Some(&ann.access),
+                delete,
+                json!({ "password": "wrong password here" }),
+            )
+            .await;
+        assert_code(&error, "INVALID_CREDENTIALS");
+        assert_works(app, &ann_phone.access).await;
+
+        let data = app
+            .gql_ok(Some(&ann.access), delete, json!({ "password": PASSWORD }))
+            .await;
+        assert_eq!(data["deleteAccount"], true);
+        assert_revoked(app, &ann.access).await;
+        assert_revoked(app, &ann_phone.access).await;
+        assert_eq!(
+            refresh(app, &ann_phone.refresh).await.err().as_deref(),
+            Some("REFRESH_TOKEN_INVALID")
+        );
+        let login_query = "mutation($input: LoginInput!) { login(input: $input) { accessToken } }";
+        let input = json!({ "input": { "email": "ann@example.com", "password": PASSWORD } });
+        assert_code(
+            &app.gql_err(None, login_query, input).await,
+            "INVALID_CREDENTIALS",
+        );
+
+        let left = |table: &str| format!("SELECT CAST(COUNT(*) AS TEXT) AS value FROM {table}");
+        assert_eq!(db_text(app, &left("users")).await, "1");
+        assert_eq!(
+            db_text(app, &left("todos")).await,
+            "1",
+            "only bob's todo is left"
+        );
+        assert_eq!(db_text(app, &left("sessions")).await, "1");
+        assert_eq!(app.all_todos(&bob.access).await.len(), 1);
+        // The email is free again.
+        signup(app, "ann@example.com").await;
+    }
+);
+
+/// A login on an instance with raised argon2 costs re-hashes the password.
+async fn a_login_rehashes_after_the_costs_are_raised(cheap: &TestApp) {
+    let hash_before_signup = "$argon2id$v=19$m=8192,t=1,p=1$";
+    signup(cheap, "ann@example.com").await;
+    let before = password_hash(cheap, "ann@example.com").await;
+    assert!(before.starts_with(hash_before_signup), "{before}");
+
+    let raised = cheap.sibling(&[]).await;
+    let session = login(&raised, "ann@example.com").await;
+    let after = password_hash(cheap, "ann@example.com").await;
+    assert!(
+        after.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{after}"
+    );
+    assert_ne!(before, after);
+    // The new hash still checks the same password, on both instances.
+    login(&raised, "ann@example.com").await;
+    login(cheap, "ann@example.com").await;
+    assert_eq!(me_status(&raised, &session.access).await.0, StatusCode::OK);
+    raised.shutdown().await;
+}
+
+const CHEAP: [&str; 4] = ["--argon2-memory-kib", "8192", "--argon2-iterations", "1"];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_rehashes_after_the_costs_are_raised_sqlite() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &CHEAP).await;
+    a_login_rehashes_after_the_costs_are_raised(&app).await;
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_rehashes_after_the_costs_are_raised_postgres() {
+    let Some(app) = TestApp::spawn_postgres_with(&CHEAP).await else {
+        return;
+    };
+    a_login_rehashes_after_the_costs_are_raised(&app).await;
+    app.shutdown().await;
+}
