@@ -74,16 +74,16 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         },
         revocations: revocations.clone(),
     };
+    let limits = Limits {
+        depth: settings.graphql_max_depth,
+        aliases: settings.graphql_max_aliases,
+        selections: settings.graphql_max_selections,
+        directives: settings.graphql_max_directives,
+        bytes: settings.graphql_max_document_bytes,
+        tokens: settings.graphql_max_tokens,
+        introspection: !settings.production,
+    };
     let guards = Guards {
-        limits: Limits {
-            depth: settings.graphql_max_depth,
-            aliases: settings.graphql_max_aliases,
-            selections: settings.graphql_max_selections,
-            directives: settings.graphql_max_directives,
-            bytes: settings.graphql_max_document_bytes,
-            tokens: settings.graphql_max_tokens,
-            introspection: !settings.production,
-        },
         max_complexity: settings.graphql_max_complexity,
         production: settings.production,
     };
@@ -94,7 +94,6 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
             auth,
         },
         guards,
-        Arc::clone(&metrics),
     );
     let trusted_proxies = settings
         .trusted_proxies
@@ -111,6 +110,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         db: db.clone(),
         tokens,
         metrics,
+        limits,
         options: HttpOptions {
             max_body_bytes: settings.max_body_bytes,
             request_timeout: settings.request_timeout,

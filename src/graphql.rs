@@ -5,7 +5,6 @@ mod auth;
 mod ids;
 mod limits;
 mod node;
-mod observe;
 mod paging;
 mod scalars;
 mod sessions;
@@ -16,8 +15,7 @@ use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 
 use crate::{auth::Viewer, db::DbConn, error::AppError, error::AuthFailure};
 
-pub use limits::Limits;
-pub use observe::OperationName;
+pub use limits::{Inspection, Limits, Operation};
 pub use scalars::DateTime;
 
 /// The schema type served at `/graphql`.
@@ -49,30 +47,23 @@ pub struct AppState {
 /// How the schema guards itself.
 #[derive(Debug, Clone, Copy)]
 pub struct Guards {
-    /// Document limits checked at parse time.
-    pub limits: Limits,
     /// The largest query cost.
     pub max_complexity: usize,
     /// Production: no introspection and no field suggestions.
     pub production: bool,
 }
 
-/// Builds the schema over `state`, guarded by `guards` and observed into `metrics`.
-pub fn build(
-    state: AppState,
-    guards: Guards,
-    metrics: std::sync::Arc<crate::metrics::Metrics>,
-) -> TodoSchema {
+/// Builds the schema over `state`, guarded by `guards`. (The document limits are checked
+/// by the HTTP layer before execution: see [`Limits::inspect`].)
+pub fn build(state: AppState, guards: Guards) -> TodoSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
         EmptySubscription,
     )
     .data(state)
-    .extension(observe::Observe(metrics))
-    .extension(guards.limits)
     .limit_complexity(guards.max_complexity)
-    // Our own depth check, which exempts introspection, runs at parse time; this bound
+    // Our own depth check, which exempts introspection, runs before execution; this bound
     // only keeps the engine's recursion in check.
     .limit_recursive_depth(64);
     if guards.production {

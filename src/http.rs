@@ -7,14 +7,10 @@
 
 use std::{
     net::{IpAddr, SocketAddr},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
-use async_graphql::{
-    ServerError, Value,
-    http::GraphiQLSource,
-    parser::{parse_query, types::OperationType},
-};
+use async_graphql::{ServerError, Value, http::GraphiQLSource};
 use axum::{
     Router,
     body::Body,
@@ -38,8 +34,9 @@ use guards::{API_CSP, GRAPHIQL_CSP, PREFLIGHT_HEADERS, cors_layer};
 use crate::{
     auth::{Tokens, Viewer},
     db::DbPool,
-    error::{AppError, AuthFailure, error_body, shape_response},
-    graphql::TodoSchema,
+    error::{AppError, AuthFailure, code_of, error_body, shape_response},
+    graphql::{Inspection, Limits, TodoSchema},
+    metrics::UNKNOWN_OPERATION,
     request_meta::RequestMeta,
 };
 
@@ -54,6 +51,8 @@ pub struct HttpState {
     pub tokens: Tokens,
     /// The Prometheus registry.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// The document limits, checked before GraphQL runs.
+    pub limits: Limits,
     /// The HTTP guards.
     pub options: HttpOptions,
 }
@@ -283,15 +282,20 @@ async fn graphql_post(
         Err(failure) => return unauthorized(failure, format),
     };
     let meta = meta(&state.options, peer, &headers);
+    let call = |mut request: async_graphql::Request| Call {
+        inspection: state.limits.inspect(&mut request),
+        request,
+        viewer: viewer.clone(),
+        meta: meta.clone(),
+    };
     match batch {
         async_graphql::BatchRequest::Single(request) => {
-            execute(&state, request, viewer, meta, &headers, format).await
+            execute(&state, call(request), &headers, format).await
         }
         async_graphql::BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                let (_, response) =
-                    run(&state, request, viewer.clone(), meta.clone(), &headers).await;
+                let (_, response) = run(&state, call(request), &headers).await;
                 responses.push(response);
             }
             json_response(StatusCode::OK, format, &responses)
@@ -315,7 +319,7 @@ async fn graphql_get(
         return graphiql();
     }
     let format = Format::negotiate(&headers);
-    let request = match async_graphql::http::parse_query_string(&query) {
+    let mut request = match async_graphql::http::parse_query_string(&query) {
         Ok(request) if !request.query.trim().is_empty() => request,
         _ => {
             return refuse(
@@ -325,7 +329,8 @@ async fn graphql_get(
             );
         }
     };
-    if runs_mutation(&request) {
+    let inspection = state.limits.inspect(&mut request);
+    if inspection.operation.as_ref().is_some_and(|op| op.writes) {
         let mut response = refuse(
             StatusCode::METHOD_NOT_ALLOWED,
             format,
@@ -341,21 +346,13 @@ async fn graphql_get(
         Err(failure) => return unauthorized(failure, format),
     };
     let meta = meta(&state.options, peer, &headers);
-    execute(&state, request, viewer, meta, &headers, format).await
-}
-
-/// Whether the operation a request would run is a mutation (or a subscription).
-fn runs_mutation(request: &async_graphql::Request) -> bool {
-    let Ok(document) = parse_query(&request.query) else {
-        return false;
+    let call = Call {
+        request,
+        inspection,
+        viewer,
+        meta,
     };
-    document.operations.iter().any(|(name, operation)| {
-        let selected = match &request.operation_name {
-            Some(wanted) => name.is_some_and(|n| n.as_str() == wanted),
-            None => true,
-        };
-        selected && operation.node.ty != OperationType::Query
-    })
+    execute(&state, call, &headers, format).await
 }
 
 fn graphiql() -> Response {
@@ -371,32 +368,55 @@ fn graphiql() -> Response {
     response
 }
 
-/// Runs one GraphQL request within the time limit; says whether it never ran (a parse or
-/// validation error) and gives the shaped response.
-async fn run(
-    state: &HttpState,
+/// One GraphQL request, inspected, with who sent it.
+struct Call {
     request: async_graphql::Request,
+    inspection: Inspection,
     viewer: Option<Viewer>,
     meta: RequestMeta,
+}
+
+/// Runs one GraphQL request within the time limit, records it in the metrics and the log
+/// span, and gives the shaped response and whether it never ran (a request error).
+async fn run(
+    state: &HttpState,
+    call: Call,
     headers: &HeaderMap,
 ) -> (bool, async_graphql::Response) {
+    let started = Instant::now();
     let request_id = request_id(headers);
-    let name = crate::graphql::OperationName(request.operation_name.clone());
-    let mut request = request.data(meta).data(name);
-    if let Some(viewer) = viewer {
-        tracing::Span::current().record("viewer", viewer.user_id().as_str());
-        request = request.data(viewer);
-    }
-    let limit = state.options.request_timeout;
-    let mut response = match tokio::time::timeout(limit, state.schema.execute(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!(request_id, ?limit, "request timed out");
-            async_graphql::Response::from_errors(vec![
-                AppError::Timeout.to_server_error(&request_id),
-            ])
+    let operation = call.inspection.operation.as_ref();
+    let label = operation.map_or_else(
+        || UNKNOWN_OPERATION.to_owned(),
+        |op| state.metrics.operation_label(op.name.as_deref()),
+    );
+    let span = tracing::Span::current();
+    span.record("operation", label.as_str());
+    let mut response = if let Some(refusal) = call.inspection.refusal {
+        async_graphql::Response::from_errors(vec![refusal])
+    } else {
+        let mut request = call.request.data(call.meta);
+        if let Some(viewer) = call.viewer {
+            span.record("viewer", viewer.user_id().as_str());
+            request = request.data(viewer);
+        }
+        let limit = state.options.request_timeout;
+        match tokio::time::timeout(limit, state.schema.execute(request)).await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::warn!(request_id, ?limit, "request timed out");
+                async_graphql::Response::from_errors(vec![
+                    AppError::Timeout.to_server_error(&request_id),
+                ])
+            }
         }
     };
+    let outcome = response.errors.first().map_or("OK", code_of);
+    let seconds = started.elapsed().as_secs_f64();
+    state.metrics.observe_request(&label, outcome, seconds);
+    if let Some(mutation) = operation.and_then(|op| op.auth) {
+        state.metrics.observe_auth(mutation, outcome);
+    }
     shape_response(&mut response, &request_id);
     let never_ran = response.data == Value::Null
         && !response.errors.is_empty()
@@ -404,15 +424,8 @@ async fn run(
     (never_ran, response)
 }
 
-async fn execute(
-    state: &HttpState,
-    request: async_graphql::Request,
-    viewer: Option<Viewer>,
-    meta: RequestMeta,
-    headers: &HeaderMap,
-    format: Format,
-) -> Response {
-    let (never_ran, response) = run(state, request, viewer, meta, headers).await;
+async fn execute(state: &HttpState, call: Call, headers: &HeaderMap, format: Format) -> Response {
+    let (never_ran, response) = run(state, call, headers).await;
     // With the newer media type, a request that never ran is a 400; `application/json`
     // clients always get 200 and read `errors`.
     let status = if format == Format::GraphqlResponse && never_ran {
@@ -421,21 +434,4 @@ async fn execute(
         StatusCode::OK
     };
     json_response(status, format, &response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn mutations_are_recognised() {
-        let q = async_graphql::Request::new("mutation { clearCompletedTodos }");
-        assert!(runs_mutation(&q));
-        let q = async_graphql::Request::new("{ me { id } }");
-        assert!(!runs_mutation(&q));
-        let q =
-            async_graphql::Request::new("query A { me { id } } mutation B { clearCompletedTodos }")
-                .operation_name("A");
-        assert!(!runs_mutation(&q));
-    }
 }

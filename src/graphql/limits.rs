@@ -1,16 +1,19 @@
-//! Limits on the GraphQL document, checked before validation and before any resolver:
+//! Limits on the GraphQL document, checked by the HTTP layer before GraphQL runs:
 //! size in bytes and tokens, aliases, selections and directives (over the whole document
 //! as written, `__typename` included), depth (fragments inlined, introspection excepted),
 //! and at most one auth mutation per document, so one request is one password guess.
 //!
-//! Complexity is async-graphql's own limit, with connection costs set on the fields.
+//! Complexity is async-graphql's own limit, with connection costs set on the fields. These
+//! checks are not an async-graphql extension on purpose: any extension adds a layer to
+//! every field's resolution, and a page of todos has a few hundred fields.
 
-use std::{collections::HashMap, sync::Arc};
+use std::collections::HashMap;
 
 use async_graphql::{
-    Name, ServerError, ServerResult, Variables,
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
-    parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
+    Name, Request, ServerError, ServerResult,
+    parser::types::{
+        ExecutableDocument, FragmentDefinition, OperationType, Selection, SelectionSet,
+    },
 };
 
 /// Mutations that check a password or a refresh token: one per document.
@@ -35,37 +38,83 @@ pub struct Limits {
     pub introspection: bool,
 }
 
-impl ExtensionFactory for Limits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(*self)
-    }
+/// What a request's document says about the operation that would run.
+#[derive(Debug, Clone, Default)]
+pub struct Operation {
+    /// Its name, if it has one.
+    pub name: Option<String>,
+    /// Whether it is a mutation or subscription (refused over GET).
+    pub writes: bool,
+    /// `signup` or `login` when it is one (at most one per document).
+    pub auth: Option<&'static str>,
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for Limits {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        if query.len() > self.bytes {
-            return Err(refusal(
+/// The result of [`Limits::inspect`].
+pub struct Inspection {
+    /// The operation, when the document parsed.
+    pub operation: Option<Operation>,
+    /// Why the request must not run, if it must not.
+    pub refusal: Option<ServerError>,
+}
+
+impl Limits {
+    /// Checks a request's document against the limits and learns its operation. The
+    /// parsed document stays in the request, so async-graphql does not parse it again.
+    pub fn inspect(&self, request: &mut Request) -> Inspection {
+        let refused = |error| Inspection {
+            operation: None,
+            refusal: Some(error),
+        };
+        if request.query.len() > self.bytes {
+            return refused(refusal(
                 "DOCUMENT_TOO_LARGE",
                 format!("the query is larger than {} bytes", self.bytes),
             ));
         }
-        if count_tokens(query, self.tokens) > self.tokens {
-            return Err(refusal(
+        if count_tokens(&request.query, self.tokens) > self.tokens {
+            return refused(refusal(
                 "TOO_MANY_TOKENS",
                 format!("the query has more than {} tokens", self.tokens),
             ));
         }
-        let document = next.run(ctx, query, variables).await?;
-        self.check(&document)?;
-        Ok(document)
+        let wanted = request.operation_name.clone();
+        let document = match request.parsed_query() {
+            Ok(document) => document,
+            Err(error) => return refused(error),
+        };
+        let operation = operation(document, wanted.as_deref());
+        Inspection {
+            operation,
+            refusal: self.check(document).err(),
+        }
     }
+}
+
+/// The operation `wanted` (or the only one) of a document.
+fn operation(document: &ExecutableDocument, wanted: Option<&str>) -> Option<Operation> {
+    let (name, definition) = document
+        .operations
+        .iter()
+        .find(|(name, _)| wanted.is_none() || name.map(|n| n.as_str()) == wanted)?;
+    let auth = definition
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .find_map(|item| match &item.node {
+            Selection::Field(field) => match field.node.name.node.as_str() {
+                "signup" => Some("signup"),
+                "login" => Some("login"),
+                _ => None,
+            },
+            _ => None,
+        });
+    Some(Operation {
+        name: name.map(|n| n.to_string()),
+        writes: definition.node.ty != OperationType::Query,
+        auth,
+    })
 }
 
 impl Limits {
@@ -295,6 +344,23 @@ mod tests {
         let error = LIMITS.check(&document).err()?;
         let ext = error.extensions?;
         Some(ext.get("reason")?.to_string().trim_matches('"').to_owned())
+    }
+
+    #[test]
+    fn the_selected_operation_is_named_and_classified() {
+        let mut request =
+            Request::new("query A { me { id } } mutation B { login { x } }").operation_name("B");
+        let inspection = LIMITS.inspect(&mut request);
+        let operation = inspection.operation.unwrap_or_default();
+        assert_eq!(operation.name.as_deref(), Some("B"));
+        assert!(operation.writes);
+        assert_eq!(operation.auth, Some("login"));
+        let mut anonymous = Request::new("{ me { id } }");
+        let operation = LIMITS.inspect(&mut anonymous).operation.unwrap_or_default();
+        assert!(operation.name.is_none() && !operation.writes);
+        let mut broken = Request::new("{ me {");
+        let inspection = LIMITS.inspect(&mut broken);
+        assert!(inspection.operation.is_none() && inspection.refusal.is_some());
     }
 
     #[test]
