@@ -8,6 +8,7 @@ use async_graphql::{ComplexObject, Context, InputObject, SimpleObject};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 use super::{ContextExt, DateTime, todos::Todo};
 use crate::{
@@ -66,24 +67,56 @@ pub struct Args {
 
 /// An edge: a todo and its cursor.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct TodoEdge {
-    /// Opaque; pass to `after` or `before`.
-    cursor: String,
     /// The todo.
     node: Todo,
+    #[graphql(skip)]
+    position: Position,
+    #[graphql(skip)]
+    fingerprint: Arc<str>,
+}
+
+#[ComplexObject]
+impl TodoEdge {
+    /// Opaque; pass to `after` or `before`.
+    async fn cursor(&self) -> String {
+        encode_cursor(&self.fingerprint, &self.position)
+    }
 }
 
 /// Where a page sits in the whole list.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct PageInfo {
     /// More todos follow this page.
     has_next_page: bool,
     /// Todos come before this page.
     has_previous_page: bool,
+    #[graphql(skip)]
+    start: Option<Position>,
+    #[graphql(skip)]
+    end: Option<Position>,
+    #[graphql(skip)]
+    fingerprint: Arc<str>,
+}
+
+// Cursors are encoded only when asked for: most clients read one (`endCursor`), not one per
+// edge.
+#[ComplexObject]
+impl PageInfo {
     /// Cursor of the first edge.
-    start_cursor: Option<String>,
+    async fn start_cursor(&self) -> Option<String> {
+        self.start
+            .as_ref()
+            .map(|p| encode_cursor(&self.fingerprint, p))
+    }
     /// Cursor of the last edge.
-    end_cursor: Option<String>,
+    async fn end_cursor(&self) -> Option<String> {
+        self.end
+            .as_ref()
+            .map(|p| encode_cursor(&self.fingerprint, p))
+    }
 }
 
 /// A page of todos.
@@ -116,11 +149,11 @@ impl TodoConnection {
 }
 
 #[derive(Serialize, Deserialize)]
-struct CursorData {
+struct CursorData<F, P> {
     /// Fingerprint of filter and order.
-    f: String,
+    f: F,
     /// The position.
-    p: Position,
+    p: P,
 }
 
 impl TodoConnection {
@@ -166,18 +199,21 @@ impl TodoConnection {
                 rows.truncate(size);
             }
         }
+        let fingerprint: Arc<str> = fingerprint.into();
         let edges: Vec<TodoEdge> = rows
             .into_iter()
             .map(|(todo, position)| TodoEdge {
-                cursor: encode_cursor(&fingerprint, position),
                 node: Todo(todo),
+                position,
+                fingerprint: Arc::clone(&fingerprint),
             })
             .collect();
         let page_info = PageInfo {
             has_next_page: if from_end { before.is_some() } else { more },
             has_previous_page: if from_end { more } else { after.is_some() },
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
+            start: edges.first().map(|e| e.position.clone()),
+            end: edges.last().map(|e| e.position.clone()),
+            fingerprint,
         };
         Ok(Self {
             edges,
@@ -233,9 +269,9 @@ fn fingerprint(filter: &Filter, order: Order) -> String {
     URL_SAFE_NO_PAD.encode(&digest[..9])
 }
 
-fn encode_cursor(fingerprint: &str, position: Position) -> String {
+fn encode_cursor(fingerprint: &str, position: &Position) -> String {
     let data = CursorData {
-        f: fingerprint.to_owned(),
+        f: fingerprint,
         p: position,
     };
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default())
@@ -254,7 +290,8 @@ fn decode_cursor(
     let bytes = URL_SAFE_NO_PAD
         .decode(cursor)
         .map_err(|_| bad("malformed"))?;
-    let data: CursorData = serde_json::from_slice(&bytes).map_err(|_| bad("malformed"))?;
+    let data: CursorData<String, Position> =
+        serde_json::from_slice(&bytes).map_err(|_| bad("malformed"))?;
     if data.f != fingerprint || !data.p.fits(field) {
         return Err(bad("it was made for another filter or orderBy"));
     }
@@ -275,7 +312,7 @@ mod tests {
             key: SortKey::Int(3),
             id: "abc".into(),
         };
-        let cursor = encode_cursor(&fp, position.clone());
+        let cursor = encode_cursor(&fp, &position);
         let decoded = decode_cursor(Some(&cursor), &fp, OrderField::Priority, "after");
         assert_eq!(decoded.ok().flatten(), Some(position));
         let other = fingerprint(
