@@ -49,14 +49,16 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         settings.access_token_ttl,
         revocations.clone(),
     )?;
+    // Half the cores hash at most, so a login storm leaves the rest to todo requests.
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let hashing_slots = (cores / 2).max(1);
     let passwords = Passwords::with_params(
         Argon2Params {
             memory_kib: settings.argon2_memory_kib,
             iterations: settings.argon2_iterations,
             parallelism: settings.argon2_parallelism,
         },
-        settings.hashing_concurrency.unwrap_or(cores),
+        settings.hashing_concurrency.unwrap_or(hashing_slots),
         settings.hashing_queue_timeout,
     )
     .await?;

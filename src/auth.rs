@@ -14,7 +14,7 @@ pub mod tokens;
 use std::{net::IpAddr, sync::Arc};
 
 use crate::{
-    db::DbConn,
+    db::DbPool,
     error::AppError,
     store::users::{self, NewUser, User},
 };
@@ -108,7 +108,7 @@ impl Auth {
     /// `input.password` for a password the policy refuses.
     pub async fn signup(
         &self,
-        conn: &mut DbConn,
+        db: &DbPool,
         signup: Signup<'_>,
         ip: Option<IpAddr>,
     ) -> Result<SignedIn, AppError> {
@@ -117,9 +117,11 @@ impl Auth {
         let hints = [local_part, signup.display_name.unwrap_or_default()];
         let password = password_policy::check(signup.password, self.password_min_length, &hints)
             .map_err(|why| AppError::bad_input("input.password", why))?;
+        // No pooled connection is held while hashing: a storm of signups or logins queued
+        // for the hashing slots must not starve todo requests of connections.
         let hash = self.passwords.hash(&password).await?;
         let user = users::create(
-            conn,
+            &mut db.get().await?,
             NewUser {
                 email: signup.email,
                 password_hash: &hash,
@@ -134,21 +136,21 @@ impl Auth {
     /// `INVALID_CREDENTIALS`, so neither the answer nor its timing tells who has an account.
     pub async fn login(
         &self,
-        conn: &mut DbConn,
+        db: &DbPool,
         email: &str,
         password: &str,
         ip: Option<IpAddr>,
     ) -> Result<SignedIn, AppError> {
         self.limits.attempt_from(ip)?;
         self.limits.check_account(email)?;
-        let user = users::find_by_email(conn, email).await?;
+        let user = users::find_by_email(&mut db.get().await?, email).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let password = password_policy::normalize(password);
         let valid = self.passwords.verify(&password, hash).await?;
         match user {
             Some(user) if valid => {
                 let signed_in = signed_in(user);
-                self.rehash_if_outdated(conn, &signed_in, &password).await;
+                self.rehash_if_outdated(db, &signed_in, &password).await;
                 Ok(signed_in)
             }
             _ => Err(self.limits.login_failed(email)),
@@ -158,13 +160,13 @@ impl Auth {
     /// After a good login, re-hashes the password when its hash was made with other
     /// argon2 parameters than the configured ones. A failure is logged, not fatal: the
     /// login stands, and the next one tries again.
-    async fn rehash_if_outdated(&self, conn: &mut DbConn, signed_in: &SignedIn, password: &str) {
+    async fn rehash_if_outdated(&self, db: &DbPool, signed_in: &SignedIn, password: &str) {
         if !self.passwords.needs_rehash(&signed_in.user.password_hash) {
             return;
         }
         let result = async {
             let hash = self.passwords.hash(password).await?;
-            users::set_password_hash(conn, &signed_in.user_id, &hash).await
+            users::set_password_hash(&mut db.get().await?, &signed_in.user_id, &hash).await
         }
         .await;
         match result {

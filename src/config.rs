@@ -227,7 +227,7 @@ pub struct Settings {
           value_parser = clap::value_parser!(u8).range(0..=10))]
     pub graphql_batch_max: u8,
 
-    /// Password hashes computed at once [default: the number of CPU cores].
+    /// Password hashes computed at once [default: half the CPU cores, at least 1].
     #[arg(long, env = "HASHING_CONCURRENCY")]
     pub hashing_concurrency: Option<usize>,
 

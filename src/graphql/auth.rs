@@ -109,14 +109,13 @@ impl AuthMutation {
             ));
         }
         let state = ctx.state()?;
-        let mut conn = ctx.conn().await?;
         let signup = Signup {
             email: &email,
             password: &input.password,
             display_name,
         };
-        let signed_in = state.auth.signup(&mut conn, signup, client_ip(ctx)).await?;
-        payload(ctx, &mut conn, signed_in).await
+        let signed_in = state.auth.signup(&state.db, signup, client_ip(ctx)).await?;
+        payload(ctx, &mut ctx.conn().await?, signed_in).await
     }
 
     /// Signs in. An unknown email and a wrong password get the same `INVALID_CREDENTIALS`,
@@ -124,12 +123,11 @@ impl AuthMutation {
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload, AppError> {
         let email = input.email.trim().to_lowercase();
         let state = ctx.state()?;
-        let mut conn = ctx.conn().await?;
         let signed_in = state
             .auth
-            .login(&mut conn, &email, &input.password, client_ip(ctx))
+            .login(&state.db, &email, &input.password, client_ip(ctx))
             .await?;
-        payload(ctx, &mut conn, signed_in).await
+        payload(ctx, &mut ctx.conn().await?, signed_in).await
     }
 }
 
