@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use crate::helpers::{PASSWORD, assert_code, headers};
 
 const LOGIN: &str = "mutation($input: LoginInput!) { login(input: $input) { accessToken } }";
+const SIGNUP: &str = "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }";
 
 fn reason(error: &Value) -> &str {
     error["extensions"]["reason"].as_str().unwrap_or_default()
@@ -228,12 +229,7 @@ backend_tests!(
     |app| {
         let email = "ip-limit@example.com";
         let input = json!({ "input": { "email": email, "password": PASSWORD } });
-        app.gql_ok(
-            None,
-            "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }",
-            input.clone(),
-        )
-        .await;
+        app.gql_ok(None, SIGNUP, input.clone()).await;
         for _ in 0..2 {
             app.gql_ok(None, LOGIN, input.clone()).await;
         }
@@ -318,9 +314,9 @@ backend_tests!(
         "1ms"
     ],
     |app| {
-        let signups = (0..6).map(|i| {
+        let signups = (0..16).map(|i| {
             let input = json!({ "input": { "email": format!("storm{i}@example.com"), "password": PASSWORD } });
-            app.gql(None, "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }", input)
+            app.gql(None, SIGNUP, input)
         });
         let results = futures_util::future::join_all(signups).await;
         let codes: Vec<&str> = results
@@ -348,13 +344,7 @@ backend_tests!(weak_passwords_are_refused_with_a_reason, |app| {
         ("jonathan.harker@example.com", "jonathanharker"),
     ] {
         let input = json!({ "input": { "email": email, "password": password } });
-        let error = app
-            .gql_err(
-                None,
-                "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }",
-                input,
-            )
-            .await;
+        let error = app.gql_err(None, SIGNUP, input).await;
         assert_code(&error, "BAD_USER_INPUT");
         assert_eq!(error["extensions"]["field"], "input.password");
         let message = error["message"].as_str().unwrap_or_default();
@@ -370,13 +360,7 @@ backend_tests!(
     ["--password-min-length", "15"],
     |app| {
         let input = json!({ "input": { "email": "len@example.com", "password": "Tr4ck-Sh0rt!" } });
-        let error = app
-            .gql_err(
-                None,
-                "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }",
-                input,
-            )
-            .await;
+        let error = app.gql_err(None, SIGNUP, input).await;
         assert!(
             error["message"]
                 .as_str()
@@ -392,13 +376,7 @@ backend_tests!(
     ["--request-timeout", "1ms"],
     |app| {
         let input = json!({ "input": { "email": "slow@example.com", "password": PASSWORD } });
-        let error = app
-            .gql_err(
-                None,
-                "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }",
-                input,
-            )
-            .await;
+        let error = app.gql_err(None, SIGNUP, input).await;
         assert_code(&error, "INTERNAL_SERVER_ERROR");
         assert_eq!(reason(&error), "TIMEOUT");
     }
