@@ -20,7 +20,7 @@ use super::{
     Auth, SessionId, SignedIn, UserId, Viewer, password_policy, signed_in, tokens::Issued,
 };
 use crate::{
-    db::DbConn,
+    db::{DbConn, DbPool},
     error::{AppError, AuthFailure},
     request_meta::RequestMeta,
     store::{
@@ -229,12 +229,12 @@ impl Auth {
     /// working).
     pub async fn change_password(
         &self,
-        conn: &mut DbConn,
+        db: &DbPool,
         viewer: &Viewer,
         current: &str,
         new: &str,
     ) -> Result<(SignedIn, TokenPair), AppError> {
-        let user = self.check_viewer_password(conn, viewer, current).await?;
+        let user = self.check_viewer_password(db, viewer, current).await?;
         let local_part = user.email.split('@').next().unwrap_or_default();
         let hints = [local_part, user.display_name.as_deref().unwrap_or_default()];
         let new = password_policy::check(new, self.password_min_length, &hints)
@@ -244,6 +244,8 @@ impl Auth {
         let refresh_expires_at = self.refresh_expiry()?;
         let until = self.revoked_until()?;
         let owner = viewer.user_id();
+        // Checked out only now: no pooled connection waits on the password hashing.
+        let conn = &mut db.get().await?;
         conn.begin().await?;
         let result = async {
             users::set_password_hash(conn, owner, &hash).await?;
@@ -277,13 +279,14 @@ impl Auth {
     /// its access tokens are refused from now on.
     pub async fn delete_account(
         &self,
-        conn: &mut DbConn,
+        db: &DbPool,
         viewer: &Viewer,
         password: &str,
     ) -> Result<(), AppError> {
-        self.check_viewer_password(conn, viewer, password).await?;
+        self.check_viewer_password(db, viewer, password).await?;
         let until = self.revoked_until()?;
         let owner = viewer.user_id();
+        let conn = &mut db.get().await?;
         conn.begin().await?;
         let result = async {
             // Revoke first, so the tombstones outlive the rows the delete cascades to.
@@ -301,11 +304,11 @@ impl Auth {
     /// against it; `INVALID_CREDENTIALS` when it does not match.
     async fn check_viewer_password(
         &self,
-        conn: &mut DbConn,
+        db: &DbPool,
         viewer: &Viewer,
         password: &str,
     ) -> Result<users::User, AppError> {
-        let user = users::find(conn, viewer.user_id())
+        let user = users::find(&mut db.get().await?, viewer.user_id())
             .await?
             .ok_or(AppError::Unauthenticated(AuthFailure::SessionRevoked))?;
         let valid = self

@@ -147,10 +147,9 @@ impl SessionMutation {
     ) -> Result<AuthPayload, AppError> {
         let viewer = ctx.viewer()?;
         let state = ctx.state()?;
-        let mut conn = ctx.conn().await?;
         let (signed_in, pair) = state
             .auth
-            .change_password(&mut conn, viewer, &current_password, &new_password)
+            .change_password(&state.db, viewer, &current_password, &new_password)
             .await?;
         Ok(AuthPayload::new(signed_in, pair))
     }
@@ -160,10 +159,9 @@ impl SessionMutation {
     async fn delete_account(&self, ctx: &Context<'_>, password: String) -> Result<bool, AppError> {
         let viewer = ctx.viewer()?;
         let state = ctx.state()?;
-        let mut conn = ctx.conn().await?;
         state
             .auth
-            .delete_account(&mut conn, viewer, &password)
+            .delete_account(&state.db, viewer, &password)
             .await?;
         Ok(true)
     }
