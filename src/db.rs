@@ -51,23 +51,6 @@ pub enum DbConn {
     Sqlite(Object<SqliteConn>),
 }
 
-/// Runs one query body on whichever backend `$conn` holds; `$c` is the concrete connection.
-macro_rules! with_conn {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::db::DbConn::Postgres($c) => {
-                let $c: &mut ::diesel_async::AsyncPgConnection = &mut *$c;
-                $body
-            }
-            $crate::db::DbConn::Sqlite($c) => {
-                let $c: &mut $crate::db::SqliteConn = &mut *$c;
-                $body
-            }
-        }
-    };
-}
-pub(crate) use with_conn;
-
 /// Runs one body per backend, for the rare statement that exists on only one of them:
 /// `with_backend!(conn, postgres |c| pg_body, sqlite |c| sqlite_body)`.
 macro_rules! with_backend {
@@ -85,6 +68,15 @@ macro_rules! with_backend {
     };
 }
 pub(crate) use with_backend;
+
+/// Runs one query body on whichever backend `$conn` holds; `$c` is the concrete connection.
+/// The body is expanded once per backend, so it is type-checked against both.
+macro_rules! with_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        $crate::db::with_backend!($conn, postgres | $c | $body, sqlite | $c | $body)
+    };
+}
+pub(crate) use with_conn;
 
 impl DbConn {
     /// Opens a transaction; end it with [`DbConn::finish`]. A connection dropped with its
