@@ -78,6 +78,8 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     };
     let limits = Limits {
         depth: settings.graphql_max_depth,
+        introspection_depth: settings.graphql_max_introspection_depth,
+        fields: settings.graphql_max_fields,
         aliases: settings.graphql_max_aliases,
         selections: settings.graphql_max_selections,
         directives: settings.graphql_max_directives,
@@ -115,6 +117,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         limits,
         options: HttpOptions {
             max_body_bytes: settings.max_body_bytes,
+            max_response_bytes: settings.max_response_bytes,
             request_timeout: settings.request_timeout,
             batch_max: usize::from(settings.graphql_batch_max),
             graphiql: !settings.production,

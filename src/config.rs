@@ -194,9 +194,23 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub database_statement_timeout: Duration,
 
-    /// Deepest selection nesting (introspection fields excepted).
-    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 10)]
+    /// Deepest selection nesting outside introspection (1 to 48).
+    #[arg(long, env = "GRAPHQL_MAX_DEPTH", default_value_t = 10, value_parser = parse_depth)]
     pub graphql_max_depth: usize,
+
+    /// Deepest nesting inside `__schema`/`__type`, counted from the root (1 to 48): the
+    /// standard introspection queries of GraphiQL and the code generators need 13.
+    #[arg(long, env = "GRAPHQL_MAX_INTROSPECTION_DEPTH", default_value_t = 20, value_parser = parse_depth)]
+    pub graphql_max_introspection_depth: usize,
+
+    /// Most fields in one document once its fragments are inlined, `__typename` included.
+    #[arg(long, env = "GRAPHQL_MAX_FIELDS", default_value_t = 2000)]
+    pub graphql_max_fields: usize,
+
+    /// Largest GraphQL answer in bytes; a larger one is replaced by an error with
+    /// `reason: RESPONSE_TOO_LARGE`.
+    #[arg(long, env = "MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_response_bytes: usize,
 
     /// Largest query cost; a connection costs 500 plus its page size times its selections.
     #[arg(long, env = "GRAPHQL_MAX_COMPLEXITY", default_value_t = 5000)]
@@ -284,6 +298,14 @@ impl Settings {
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://")
+    }
+}
+
+/// A depth limit: 1 to 48, below the bracket nesting the parser is ever given.
+fn parse_depth(value: &str) -> Result<usize, String> {
+    match value.trim().parse::<usize>() {
+        Ok(depth) if (1..=48).contains(&depth) => Ok(depth),
+        _ => Err(format!("expected a depth from 1 to 48, got {value:?}")),
     }
 }
 

@@ -62,6 +62,15 @@ pub enum AppError {
         /// What is wrong, for people.
         message: String,
     },
+    /// `BAD_USER_INPUT` on `query`: the document breaks a limit, or its answer would be
+    /// larger than allowed; `reason` says which.
+    #[error("{message}")]
+    QueryRefused {
+        /// The stable reason, as `QUERY_TOO_DEEP`.
+        reason: &'static str,
+        /// What is wrong, for people.
+        message: String,
+    },
     /// `NOT_FOUND`: does not exist or is not the viewer's; the two are indistinguishable.
     #[error("not found")]
     NotFound,
@@ -116,7 +125,7 @@ impl AppError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::InvalidCredentials => "INVALID_CREDENTIALS",
             Self::EmailTaken => "EMAIL_TAKEN",
-            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::BadUserInput { .. } | Self::QueryRefused { .. } => "BAD_USER_INPUT",
             Self::NotFound => "NOT_FOUND",
             Self::Conflict { .. } => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
@@ -160,6 +169,10 @@ fn shape_app_error(error: &mut ServerError, app: &AppError, request_id: &str) {
             }
         }
         AppError::BadUserInput { field, .. } => ext.set("field", field.as_str()),
+        AppError::QueryRefused { reason, .. } => {
+            ext.set("field", "query");
+            ext.set("reason", *reason);
+        }
         AppError::Conflict { current, .. } => ext.set("currentVersion", *current),
         AppError::RateLimited { retry_after } => ext.set("retryAfter", *retry_after),
         AppError::Timeout => {

@@ -28,7 +28,10 @@ use tower_http::{
 mod format;
 mod guards;
 
-use format::{APPLICATION_JSON, Format, GRAPHQL_RESPONSE_JSON, json_response, refuse};
+use format::{
+    APPLICATION_JSON, Format, GRAPHQL_RESPONSE_JSON, encode_capped, encoded_response,
+    json_response, refuse,
+};
 use guards::{API_CSP, GRAPHIQL_CSP, PREFLIGHT_HEADERS, cors_layer};
 
 use crate::{
@@ -64,6 +67,8 @@ pub struct HttpOptions {
     pub max_body_bytes: usize,
     /// Longest a GraphQL request may run.
     pub request_timeout: Duration,
+    /// Largest answer in bytes (a whole batch together).
+    pub max_response_bytes: usize,
     /// Operations allowed in one batch; 0 turns batching off.
     pub batch_max: usize,
     /// Serve GraphiQL to browsers.
@@ -293,12 +298,19 @@ async fn graphql_post(
             execute(&state, call(request), &headers, format).await
         }
         async_graphql::BatchRequest::Batch(requests) => {
-            let mut responses = Vec::with_capacity(requests.len());
+            // The answers share one response limit, each getting what the others left.
+            let mut budget = state.options.max_response_bytes.saturating_sub(2);
+            let mut body = b"[".to_vec();
             for request in requests {
-                let (_, response) = run(&state, call(request), &headers).await;
-                responses.push(response);
+                let (_, encoded) = run(&state, call(request), &headers, budget).await;
+                budget = budget.saturating_sub(encoded.len() + 1);
+                if body.len() > 1 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(&encoded);
             }
-            json_response(StatusCode::OK, format, &responses)
+            body.push(b']');
+            encoded_response(StatusCode::OK, format, body)
         }
     }
 }
@@ -377,12 +389,14 @@ struct Call {
 }
 
 /// Runs one GraphQL request within the time limit, records it in the metrics and the log
-/// span, and gives the shaped response and whether it never ran (a request error).
+/// span, and gives whether it never ran (a request error) and the shaped response as JSON,
+/// at most `max_bytes` of it (a larger answer is replaced by a `RESPONSE_TOO_LARGE` error).
 async fn run(
     state: &HttpState,
     call: Call,
     headers: &HeaderMap,
-) -> (bool, async_graphql::Response) {
+    max_bytes: usize,
+) -> (bool, Vec<u8>) {
     let started = Instant::now();
     let request_id = request_id(headers);
     let operation = call.inspection.operation.as_ref();
@@ -411,21 +425,35 @@ async fn run(
             }
         }
     };
-    let outcome = response.errors.first().map_or("OK", code_of);
+    let mut outcome = response.errors.first().map_or("OK", code_of);
+    shape_response(&mut response, &request_id);
+    let never_ran = response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let encoded = encode_capped(&response, max_bytes).unwrap_or_else(|| {
+        tracing::warn!(request_id, max_bytes, "answer over the response limit");
+        let refusal = AppError::QueryRefused {
+            reason: "RESPONSE_TOO_LARGE",
+            message: format!(
+                "the answer is larger than {max_bytes} bytes; ask for fewer fields or smaller pages"
+            ),
+        };
+        outcome = refusal.code();
+        let answer =
+            async_graphql::Response::from_errors(vec![refusal.to_server_error(&request_id)]);
+        serde_json::to_vec(&answer).unwrap_or_else(|_| b"{}".to_vec())
+    });
     let seconds = started.elapsed().as_secs_f64();
     state.metrics.observe_request(&label, outcome, seconds);
     if let Some(mutation) = operation.and_then(|op| op.auth) {
         state.metrics.observe_auth(mutation, outcome);
     }
-    shape_response(&mut response, &request_id);
-    let never_ran = response.data == Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
-    (never_ran, response)
+    (never_ran, encoded)
 }
 
 async fn execute(state: &HttpState, call: Call, headers: &HeaderMap, format: Format) -> Response {
-    let (never_ran, response) = run(state, call, headers).await;
+    let max_bytes = state.options.max_response_bytes;
+    let (never_ran, encoded) = run(state, call, headers, max_bytes).await;
     // With the newer media type, a request that never ran is a 400; `application/json`
     // clients always get 200 and read `errors`.
     let status = if format == Format::GraphqlResponse && never_ran {
@@ -433,5 +461,5 @@ async fn execute(state: &HttpState, call: Call, headers: &HeaderMap, format: For
     } else {
         StatusCode::OK
     };
-    json_response(status, format, &response)
+    encoded_response(status, format, encoded)
 }

@@ -1,8 +1,9 @@
 //! Rate limits on password and token guesses, counted per attempt (one auth mutation is one
 //! attempt, however it is batched or aliased), per client IP and per account email.
 //!
-//! While an account is limited every login for it is `RATE_LIMITED`, the right password
-//! included, so the limit tells an attacker nothing. Limits are kept in this process's
+//! A failed password check counts against the account whichever mutation made it (`login`,
+//! `changePassword`, `deleteAccount`). While an account is limited every password check for
+//! it is `RATE_LIMITED`, the right password included, so the limit tells an attacker nothing. Limits are kept in this process's
 //! memory: behind a load balancer each replica counts on its own.
 
 use std::{
@@ -79,8 +80,8 @@ impl RateLimits {
         }
     }
 
-    /// Counts a failed login for `email`: `INVALID_CREDENTIALS`, or `RATE_LIMITED` when
-    /// this failure put the account over its rate.
+    /// Counts a failed password check for `email`: `INVALID_CREDENTIALS`, or
+    /// `RATE_LIMITED` when this failure put the account over its rate.
     pub fn login_failed(&self, email: &str) -> AppError {
         let Some(limiter) = &self.account else {
             return AppError::InvalidCredentials;

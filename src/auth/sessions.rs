@@ -233,8 +233,9 @@ impl Auth {
         viewer: &Viewer,
         current: &str,
         new: &str,
+        ip: Option<IpAddr>,
     ) -> Result<(SignedIn, TokenPair), AppError> {
-        let user = self.check_viewer_password(db, viewer, current).await?;
+        let user = self.check_viewer_password(db, viewer, current, ip).await?;
         let local_part = user.email.split('@').next().unwrap_or_default();
         let hints = [local_part, user.display_name.as_deref().unwrap_or_default()];
         let new = password_policy::check(new, self.password_min_length, &hints)
@@ -282,8 +283,9 @@ impl Auth {
         db: &DbPool,
         viewer: &Viewer,
         password: &str,
+        ip: Option<IpAddr>,
     ) -> Result<(), AppError> {
-        self.check_viewer_password(db, viewer, password).await?;
+        self.check_viewer_password(db, viewer, password, ip).await?;
         let until = self.revoked_until()?;
         let owner = viewer.user_id();
         let conn = &mut db.get().await?;
@@ -301,16 +303,22 @@ impl Auth {
     }
 
     /// The viewer's account, after checking `password` (as typed: it is normalised here)
-    /// against it; `INVALID_CREDENTIALS` when it does not match.
+    /// against it; `INVALID_CREDENTIALS` when it does not match. A stolen access token must
+    /// not become an unlimited password oracle: each check is an attempt from `ip`, and a
+    /// failure counts against the account together with its failed logins, so while the
+    /// account is limited every check is `RATE_LIMITED`, the right password included.
     async fn check_viewer_password(
         &self,
         db: &DbPool,
         viewer: &Viewer,
         password: &str,
+        ip: Option<IpAddr>,
     ) -> Result<users::User, AppError> {
+        self.limits.attempt_from(ip)?;
         let user = users::find(&mut db.get().await?, viewer.user_id())
             .await?
             .ok_or(AppError::Unauthenticated(AuthFailure::SessionRevoked))?;
+        self.limits.check_account(&user.email)?;
         let valid = self
             .passwords
             .verify(
@@ -319,7 +327,7 @@ impl Auth {
             )
             .await?;
         if !valid {
-            return Err(AppError::InvalidCredentials);
+            return Err(self.limits.login_failed(&user.email));
         }
         Ok(user)
     }

@@ -1,34 +1,67 @@
-//! Limits on the GraphQL document, checked by the HTTP layer before GraphQL runs:
-//! size in bytes and tokens, aliases, selections and directives (over the whole document
-//! as written, `__typename` included), depth (fragments inlined, introspection excepted),
-//! and at most one auth mutation per document, so one request is one password guess.
+//! Limits on the GraphQL document, checked by the HTTP layer before GraphQL runs, in an
+//! order where each check bounds the work of the next:
 //!
-//! Complexity is async-graphql's own limit, with connection costs set on the fields. These
-//! checks are not an async-graphql extension on purpose: any extension adds a layer to
-//! every field's resolution, and a page of todos has a few hundred fields.
+//! 1. size in bytes, then a scan (no parsing) for tokens and bracket nesting, since the
+//!    parser recurses once per bracket;
+//! 2. the parse, once (the document stays in the request, so async-graphql reuses it);
+//! 3. unknown fragments and fragment cycles, before anything follows a spread;
+//! 4. aliases, selections and directives as written, `__typename` included; fields with
+//!    fragments inlined (measured per fragment, never by inlining: see `shape`); depth,
+//!    with `__schema`/`__type` subtrees held to their own larger bound and no more than two
+//!    nested type lists; at most one password- or token-checking mutation per document.
+//!
+//! Complexity is async-graphql's own limit, with connection costs set on the fields; its
+//! walk inlines fragments, which step 4 has bounded. These checks are not an async-graphql
+//! extension on purpose: any extension adds a layer to every field's resolution, and a page
+//! of todos has a few hundred fields.
 
-use std::collections::HashMap;
+mod lexer;
+mod shape;
+
+#[cfg(test)]
+mod proptests;
+
+use std::collections::HashSet;
 
 use async_graphql::{
-    Name, Request, ServerError, ServerResult,
-    parser::types::{
-        ExecutableDocument, FragmentDefinition, OperationType, Selection, SelectionSet,
-    },
+    Request, ServerError,
+    parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet},
 };
 
-/// Mutations that check a password or a refresh token: one per document.
-const AUTH_MUTATIONS: [&str; 3] = ["signup", "login", "refreshSession"];
+use crate::error::AppError;
+
+/// Mutations that check a password or a refresh token: one per document, so one request
+/// is one guess.
+const AUTH_MUTATIONS: [&str; 5] = [
+    "signup",
+    "login",
+    "refreshSession",
+    "changePassword",
+    "deleteAccount",
+];
+
+/// The deepest bracket nesting (`{`, `[`, `(`) the parser is given: well below what its
+/// recursion can take on a worker's stack, and above every depth limit the settings allow.
+pub const MAX_NESTING: usize = 64;
+
+/// The most nested introspection type lists (`fields`, `interfaces`, `possibleTypes`,
+/// `inputFields`): every introspection query of GraphiQL and the code generators nests two.
+const MAX_TYPE_LISTS: usize = 2;
 
 /// The configured limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
-    /// Deepest nesting.
+    /// Deepest nesting outside introspection.
     pub depth: usize,
-    /// Most aliases.
+    /// Deepest nesting inside `__schema` and `__type`, counted from the root.
+    pub introspection_depth: usize,
+    /// Most aliases, as written.
     pub aliases: usize,
-    /// Most field selections.
+    /// Most field selections, as written.
     pub selections: usize,
-    /// Most directives.
+    /// Most field selections with fragments inlined, over all operations.
+    pub fields: usize,
+    /// Most directives, as written.
     pub directives: usize,
     /// Largest document in bytes.
     pub bytes: usize,
@@ -45,7 +78,7 @@ pub struct Operation {
     pub name: Option<String>,
     /// Whether it is a mutation or subscription (refused over GET).
     pub writes: bool,
-    /// `signup` or `login` when it is one (at most one per document).
+    /// The auth mutation it runs, if any (at most one per document).
     pub auth: Option<&'static str>,
 }
 
@@ -55,6 +88,10 @@ pub struct Inspection {
     pub operation: Option<Operation>,
     /// Why the request must not run, if it must not.
     pub refusal: Option<ServerError>,
+}
+
+fn refusal(reason: &'static str, message: String) -> ServerError {
+    AppError::QueryRefused { reason, message }.to_server_error("-")
 }
 
 impl Limits {
@@ -71,10 +108,17 @@ impl Limits {
                 format!("the query is larger than {} bytes", self.bytes),
             ));
         }
-        if count_tokens(&request.query, self.tokens) > self.tokens {
+        let scan = lexer::scan(&request.query, self.tokens, MAX_NESTING);
+        if scan.tokens > self.tokens {
             return refused(refusal(
                 "TOO_MANY_TOKENS",
                 format!("the query has more than {} tokens", self.tokens),
+            ));
+        }
+        if scan.nesting > MAX_NESTING {
+            return refused(refusal(
+                "QUERY_TOO_DEEP",
+                format!("the query nests brackets deeper than {MAX_NESTING} levels"),
             ));
         }
         let wanted = request.operation_name.clone();
@@ -82,11 +126,110 @@ impl Limits {
             Ok(document) => document,
             Err(error) => return refused(error),
         };
-        let operation = operation(document, wanted.as_deref());
         Inspection {
-            operation,
+            operation: operation(document, wanted.as_deref()),
             refusal: self.check(document).err(),
         }
+    }
+
+    fn check(&self, document: &ExecutableDocument) -> Result<(), ServerError> {
+        let measure = shape::measure(document, &AUTH_MUTATIONS).map_err(|broken| match broken {
+            shape::Broken::UnknownFragment(name) => refusal(
+                "UNKNOWN_FRAGMENT",
+                format!("the query spreads fragment {name:?}, which it does not define"),
+            ),
+            shape::Broken::FragmentCycle(name) => refusal(
+                "FRAGMENT_CYCLE",
+                format!("fragment {name:?} spreads itself, directly or through others"),
+            ),
+        })?;
+        let written = measure.written;
+        let over = |what: &str, reason: &'static str, n: u64, max: usize| {
+            (n > max as u64).then(|| {
+                refusal(
+                    reason,
+                    format!("the query has {n} {what}; at most {max} are allowed"),
+                )
+            })
+        };
+        let fields = measure
+            .operations
+            .iter()
+            .fold(0_u64, |sum, op| sum.saturating_add(op.fields));
+        let auth = measure
+            .operations
+            .iter()
+            .fold(0_u64, |sum, op| sum.saturating_add(op.auth));
+        let counted = [
+            (
+                "aliases",
+                "TOO_MANY_ALIASES",
+                written.aliases as u64,
+                self.aliases,
+            ),
+            (
+                "field selections",
+                "TOO_MANY_SELECTIONS",
+                written.selections as u64,
+                self.selections,
+            ),
+            (
+                "fields once its fragments are inlined",
+                "TOO_MANY_SELECTIONS",
+                fields,
+                self.fields,
+            ),
+            (
+                "directives",
+                "TOO_MANY_DIRECTIVES",
+                written.directives as u64,
+                self.directives,
+            ),
+            (
+                "password- or token-checking mutations (signup, login, refreshSession, \
+                 changePassword, deleteAccount)",
+                "TOO_MANY_AUTH_OPERATIONS",
+                auth,
+                1,
+            ),
+        ];
+        if let Some(error) = counted
+            .into_iter()
+            .find_map(|(what, reason, n, max)| over(what, reason, n, max))
+        {
+            return Err(error);
+        }
+        if !self.introspection && written.introspection > 0 {
+            return Err(refusal(
+                "INTROSPECTION_DISABLED",
+                "introspection is disabled on this server".to_owned(),
+            ));
+        }
+        let full_depth = self.introspection_depth.max(self.depth);
+        for shape in &measure.operations {
+            if shape.depth > self.depth {
+                return Err(refusal(
+                    "QUERY_TOO_DEEP",
+                    format!("the query is nested deeper than {} levels", self.depth),
+                ));
+            }
+            if shape.full_depth > full_depth {
+                return Err(refusal(
+                    "QUERY_TOO_DEEP",
+                    format!("the introspection query is nested deeper than {full_depth} levels"),
+                ));
+            }
+            if shape.type_lists > MAX_TYPE_LISTS {
+                return Err(refusal(
+                    "QUERY_TOO_DEEP",
+                    format!(
+                        "the introspection query nests fields, interfaces, possibleTypes or \
+                         inputFields more than {MAX_TYPE_LISTS} deep"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -96,254 +239,61 @@ fn operation(document: &ExecutableDocument, wanted: Option<&str>) -> Option<Oper
         .operations
         .iter()
         .find(|(name, _)| wanted.is_none() || name.map(|n| n.as_str()) == wanted)?;
-    let auth = definition
-        .node
-        .selection_set
-        .node
-        .items
-        .iter()
-        .find_map(|item| match &item.node {
-            Selection::Field(field) => match field.node.name.node.as_str() {
-                "signup" => Some("signup"),
-                "login" => Some("login"),
-                _ => None,
-            },
-            _ => None,
-        });
+    let mut seen = HashSet::new();
     Some(Operation {
         name: name.map(|n| n.to_string()),
         writes: definition.node.ty != OperationType::Query,
-        auth,
+        auth: root_auth(document, &definition.node.selection_set.node, &mut seen),
     })
 }
 
-impl Limits {
-    fn check(&self, document: &ExecutableDocument) -> ServerResult<()> {
-        let mut counts = Counts::default();
-        for (_, operation) in document.operations.iter() {
-            counts.directives += operation.node.directives.len();
-            count_set(&operation.node.selection_set.node, &mut counts);
+/// The first auth mutation among a root selection's fields, fragments followed once each
+/// (so a cycle, refused later, cannot loop here).
+fn root_auth<'d>(
+    document: &'d ExecutableDocument,
+    set: &'d SelectionSet,
+    seen: &mut HashSet<&'d str>,
+) -> Option<&'static str> {
+    set.items.iter().find_map(|item| match &item.node {
+        Selection::Field(field) => {
+            let name = field.node.name.node.as_str();
+            AUTH_MUTATIONS.into_iter().find(|auth| *auth == name)
         }
-        for fragment in document.fragments.values() {
-            counts.directives += fragment.node.directives.len();
-            count_set(&fragment.node.selection_set.node, &mut counts);
+        Selection::InlineFragment(inline) => {
+            root_auth(document, &inline.node.selection_set.node, seen)
         }
-        let over = |what: &str, reason: &str, n: usize, max: usize| {
-            (n > max).then(|| {
-                refusal(
-                    reason,
-                    format!("the query has {n} {what}; at most {max} are allowed"),
-                )
-            })
-        };
-        let refused = over("aliases", "TOO_MANY_ALIASES", counts.aliases, self.aliases)
-            .or_else(|| {
-                over(
-                    "field selections",
-                    "TOO_MANY_SELECTIONS",
-                    counts.selections,
-                    self.selections,
-                )
-            })
-            .or_else(|| {
-                over(
-                    "directives",
-                    "TOO_MANY_DIRECTIVES",
-                    counts.directives,
-                    self.directives,
-                )
-            })
-            .or_else(|| {
-                over(
-                    "auth mutations (signup, login, refreshSession)",
-                    "TOO_MANY_AUTH_OPERATIONS",
-                    counts.auth,
-                    1,
-                )
-            });
-        if let Some(error) = refused {
-            return Err(error);
+        Selection::FragmentSpread(spread) => {
+            let name = spread.node.fragment_name.node.as_str();
+            let fragment = document.fragments.get(name).filter(|_| seen.insert(name))?;
+            root_auth(document, &fragment.node.selection_set.node, seen)
         }
-        if !self.introspection && counts.introspection > 0 {
-            return Err(refusal(
-                "INTROSPECTION_DISABLED",
-                "introspection is disabled on this server".to_owned(),
-            ));
-        }
-        for (_, operation) in document.operations.iter() {
-            let depth = depth(
-                &operation.node.selection_set.node,
-                &document.fragments,
-                0,
-                self.depth,
-            );
-            if depth > self.depth {
-                return Err(refusal(
-                    "QUERY_TOO_DEEP",
-                    format!("the query is nested deeper than {} levels", self.depth),
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-#[derive(Default)]
-struct Counts {
-    aliases: usize,
-    selections: usize,
-    directives: usize,
-    auth: usize,
-    introspection: usize,
-}
-
-/// Counts one selection set as written (fragment spreads are counted where defined).
-fn count_set(set: &SelectionSet, counts: &mut Counts) {
-    for selection in &set.items {
-        match &selection.node {
-            Selection::Field(field) => {
-                let field = &field.node;
-                counts.selections += 1;
-                counts.aliases += usize::from(field.alias.is_some());
-                counts.directives += field.directives.len();
-                let name = field.name.node.as_str();
-                counts.auth += usize::from(AUTH_MUTATIONS.contains(&name));
-                counts.introspection += usize::from(matches!(name, "__schema" | "__type"));
-                count_set(&field.selection_set.node, counts);
-            }
-            Selection::FragmentSpread(spread) => counts.directives += spread.node.directives.len(),
-            Selection::InlineFragment(inline) => {
-                counts.directives += inline.node.directives.len();
-                count_set(&inline.node.selection_set.node, counts);
-            }
-        }
-    }
-}
-
-/// The depth of a selection set with fragments inlined; stops descending past `max`, so
-/// fragment cycles (refused later by validation) cannot loop here.
-fn depth(
-    set: &SelectionSet,
-    fragments: &HashMap<Name, async_graphql::Positioned<FragmentDefinition>>,
-    at: usize,
-    max: usize,
-) -> usize {
-    if at > max {
-        return at;
-    }
-    let mut deepest = at;
-    for selection in &set.items {
-        let below = match &selection.node {
-            Selection::Field(field) => {
-                let name = field.node.name.node.as_str();
-                if name == "__schema"
-                    || name == "__type"
-                    || field.node.selection_set.node.items.is_empty()
-                {
-                    at + 1
-                } else {
-                    depth(&field.node.selection_set.node, fragments, at + 1, max)
-                }
-            }
-            Selection::FragmentSpread(spread) => fragments
-                .get(&spread.node.fragment_name.node)
-                .map_or(at, |f| {
-                    depth(&f.node.selection_set.node, fragments, at, max)
-                }),
-            Selection::InlineFragment(inline) => {
-                depth(&inline.node.selection_set.node, fragments, at, max)
-            }
-        };
-        deepest = deepest.max(below);
-    }
-    deepest
-}
-
-fn refusal(reason: &str, message: String) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    let ext = error.extensions.get_or_insert_with(Default::default);
-    ext.set("code", "BAD_USER_INPUT");
-    ext.set("field", "query");
-    ext.set("reason", reason);
-    error
-}
-
-/// Counts GraphQL lexical tokens (names, numbers, strings, punctuators), stopping once past
-/// `stop_after` so a huge document costs no more than the limit.
-fn count_tokens(query: &str, stop_after: usize) -> usize {
-    let bytes = query.as_bytes();
-    let (mut i, mut n) = (0, 0);
-    while i < bytes.len() && n <= stop_after {
-        match bytes[i] {
-            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
-            0xEF if bytes[i..].starts_with("\u{feff}".as_bytes()) => i += 3,
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
-                n += 1;
-                i += 3;
-                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
-                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
-                        4
-                    } else {
-                        1
-                    };
-                }
-                i += 3;
-            }
-            b'"' => {
-                n += 1;
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-            }
-            b'.' if bytes[i..].starts_with(b"...") => {
-                n += 1;
-                i += 3;
-            }
-            c if c.is_ascii_alphanumeric() || c == b'_' || c == b'-' => {
-                n += 1;
-                i += 1;
-                while i < bytes.len()
-                    && (bytes[i].is_ascii_alphanumeric()
-                        || matches!(bytes[i], b'_' | b'.' | b'+' | b'-'))
-                {
-                    i += 1;
-                }
-            }
-            _ => {
-                n += 1;
-                i += 1;
-            }
-        }
-    }
-    n
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const LIMITS: Limits = Limits {
+    pub(super) const LIMITS: Limits = Limits {
         depth: 3,
+        introspection_depth: 6,
         aliases: 2,
         selections: 6,
+        fields: 12,
         directives: 1,
         bytes: 1000,
         tokens: 100,
         introspection: false,
     };
 
-    fn reason(query: &str) -> Option<String> {
-        let document = async_graphql::parser::parse_query(query).ok()?;
-        let error = LIMITS.check(&document).err()?;
-        let ext = error.extensions?;
+    fn reason_with(limits: &Limits, query: &str) -> Option<String> {
+        let inspection = limits.inspect(&mut Request::new(query));
+        let ext = inspection.refusal?.extensions?;
         Some(ext.get("reason")?.to_string().trim_matches('"').to_owned())
+    }
+
+    fn reason(query: &str) -> Option<String> {
+        reason_with(&LIMITS, query)
     }
 
     #[test]
@@ -355,19 +305,15 @@ mod tests {
         assert_eq!(operation.name.as_deref(), Some("B"));
         assert!(operation.writes);
         assert_eq!(operation.auth, Some("login"));
+        let mut spread = Request::new("mutation { ...M } fragment M on Mutation { login }");
+        let operation = LIMITS.inspect(&mut spread).operation.unwrap_or_default();
+        assert_eq!(operation.auth, Some("login"));
         let mut anonymous = Request::new("{ me { id } }");
         let operation = LIMITS.inspect(&mut anonymous).operation.unwrap_or_default();
         assert!(operation.name.is_none() && !operation.writes);
         let mut broken = Request::new("{ me {");
         let inspection = LIMITS.inspect(&mut broken);
         assert!(inspection.operation.is_none() && inspection.refusal.is_some());
-    }
-
-    #[test]
-    fn tokens_are_counted_like_a_lexer_would() {
-        assert_eq!(count_tokens("{ a(x: \"s, t\") { b } }", 100), 11);
-        assert_eq!(count_tokens("# comment\n{ ...F }", 100), 4);
-        assert_eq!(count_tokens("{ a(n: -1.5e3) }", 100), 8);
     }
 
     #[test]
@@ -393,29 +339,81 @@ mod tests {
             reason("mutation { login signup }").as_deref(),
             Some("TOO_MANY_AUTH_OPERATIONS")
         );
+        assert_eq!(
+            reason("mutation { changePassword deleteAccount }").as_deref(),
+            Some("TOO_MANY_AUTH_OPERATIONS")
+        );
+        assert_eq!(
+            reason(&format!("{{ a{} }}", " b".repeat(200))).as_deref(),
+            Some("TOO_MANY_TOKENS")
+        );
+        assert_eq!(
+            reason(&"x".repeat(1001)).as_deref(),
+            Some("DOCUMENT_TOO_LARGE")
+        );
     }
 
     #[test]
-    fn fragments_count_toward_depth_and_cycles_end() {
+    fn fragments_count_as_inlined_and_cycles_are_refused() {
         assert_eq!(
             reason("{ a { ...F } } fragment F on T { b { c { d } } }").as_deref(),
             Some("QUERY_TOO_DEEP")
         );
         assert_eq!(
             reason("{ a { ...F } } fragment F on T { b { ...F } }").as_deref(),
-            Some("QUERY_TOO_DEEP")
+            Some("FRAGMENT_CYCLE")
+        );
+        assert_eq!(
+            reason("{ ...F } fragment F on Q { ...F }").as_deref(),
+            Some("FRAGMENT_CYCLE")
+        );
+        assert_eq!(
+            reason("{ a { ...G } }").as_deref(),
+            Some("UNKNOWN_FRAGMENT")
+        );
+        // Four fields as written, 16 once inlined.
+        assert_eq!(
+            reason(
+                "{ ...A } fragment A on Q { ...B ...B } fragment B on Q { ...C ...C } \
+                 fragment C on Q { ...D ...D } fragment D on Q { a b }"
+            )
+            .as_deref(),
+            Some("TOO_MANY_SELECTIONS")
+        );
+        assert_eq!(
+            reason("mutation { ...M ...N } fragment M on Mutation { login } fragment N on Mutation { a: login }")
+                .as_deref(),
+            Some("TOO_MANY_AUTH_OPERATIONS")
         );
     }
 
     #[test]
-    fn introspection_is_not_held_to_the_depth_limit() {
+    fn brackets_are_bounded_before_parsing() {
+        let deep = format!("{{ a(x: {}1{}) }}", "[".repeat(70), "]".repeat(70));
+        let wide = Limits {
+            tokens: 10_000,
+            ..LIMITS
+        };
+        assert_eq!(reason_with(&wide, &deep).as_deref(), Some("QUERY_TOO_DEEP"));
+    }
+
+    #[test]
+    fn introspection_has_its_own_depth_and_list_bounds() {
         let open = Limits {
             introspection: true,
+            selections: 100,
+            fields: 100,
             ..LIMITS
         };
         let deep = "{ __schema { types { fields { type { name } } } } }";
-        let document = async_graphql::parser::parse_query(deep).unwrap_or_else(|e| panic!("{e}"));
-        assert!(open.check(&document).is_ok());
+        assert_eq!(reason_with(&open, deep), None);
+        let deeper = "{ __schema { types { fields { type { ofType { ofType { name } } } } } } }";
+        assert_eq!(
+            reason_with(&open, deeper).as_deref(),
+            Some("QUERY_TOO_DEEP")
+        );
+        let lists = "{ __type(name: \"Node\") { possibleTypes { interfaces { possibleTypes { name } } } } }";
+        assert_eq!(reason_with(&open, lists).as_deref(), Some("QUERY_TOO_DEEP"));
         assert_eq!(
             reason("{ __type(name: \"Todo\") { name } }").as_deref(),
             Some("INTROSPECTION_DISABLED")

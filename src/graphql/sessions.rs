@@ -149,7 +149,13 @@ impl SessionMutation {
         let state = ctx.state()?;
         let (signed_in, pair) = state
             .auth
-            .change_password(&state.db, viewer, &current_password, &new_password)
+            .change_password(
+                &state.db,
+                viewer,
+                &current_password,
+                &new_password,
+                client_ip(ctx),
+            )
             .await?;
         Ok(AuthPayload::new(signed_in, pair))
     }
@@ -161,7 +167,7 @@ impl SessionMutation {
         let state = ctx.state()?;
         state
             .auth
-            .delete_account(&state.db, viewer, &password)
+            .delete_account(&state.db, viewer, &password, client_ip(ctx))
             .await?;
         Ok(true)
     }

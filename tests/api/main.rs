@@ -8,6 +8,7 @@ mod helpers;
 mod process;
 
 mod account;
+mod attacks;
 mod auth;
 mod http;
 mod isolation;
