@@ -398,6 +398,37 @@ mod tests {
     }
 
     #[test]
+    fn the_deepest_document_allowed_parses_on_a_worker_sized_stack() {
+        let open = Limits {
+            tokens: 10_000,
+            depth: 48,
+            ..LIMITS
+        };
+        let half = MAX_NESTING / 2;
+        let selections = format!(
+            "{}x{}",
+            "{ a ".repeat(MAX_NESTING),
+            " }".repeat(MAX_NESTING)
+        );
+        let mixed = format!(
+            "{}b(v: {}1{}){}",
+            "{ a ".repeat(half),
+            "[{ x: ".repeat(half / 2 - 1),
+            " }]".repeat(half / 2 - 1),
+            " }".repeat(half)
+        );
+        // Tokio's workers have 2 MiB stacks; this thread has no more.
+        let parsed = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let inspect = |q: &str| open.inspect(&mut Request::new(q)).operation.is_some();
+                (inspect(&selections), inspect(&mixed))
+            })
+            .map(|thread| thread.join().ok());
+        assert!(matches!(parsed, Ok(Some((true, true)))), "{parsed:?}");
+    }
+
+    #[test]
     fn introspection_has_its_own_depth_and_list_bounds() {
         let open = Limits {
             introspection: true,

@@ -229,7 +229,10 @@ impl TodoConnection {
 pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
     const ROUND_TRIP: usize = 500;
     let size = first.or(last).unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
-    ROUND_TRIP + usize::try_from(size).unwrap_or(1) * child_complexity
+    usize::try_from(size)
+        .unwrap_or(1)
+        .saturating_mul(child_complexity)
+        .saturating_add(ROUND_TRIP)
 }
 
 fn check_size(size: i32, field: &str) -> Result<i32, AppError> {

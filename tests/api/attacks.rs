@@ -191,6 +191,15 @@ backend_tests!(deep_nesting_is_refused_before_parsing, |app| {
         " }".repeat(500)
     );
     refused(app, "500 nested input objects", &object, "QUERY_TOO_DEEP").await;
+    // Just under the bound the parser takes it, and validation refuses the type.
+    let at_bound = format!(
+        "{{ todos(filter: {{ priorityIn: {}HIGH{} }}) {{ totalCount }} }}",
+        "[".repeat(60),
+        "]".repeat(60)
+    );
+    let error = app.gql_err(None, &at_bound, json!({})).await;
+    assert_code(&error, "BAD_USER_INPUT");
+    assert!(error["extensions"]["reason"].is_null(), "{error}");
     // Variables are JSON: deep nesting there is a clean refusal too, not a crash.
     let deep_json = format!(
         "{{\"query\":\"query($f: TodoFilter) {{ todos(filter: $f) {{ totalCount }} }}\",\"variables\":{{\"f\":{}1{}}}}}",
