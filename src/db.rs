@@ -168,6 +168,10 @@ impl DbPool {
         } = options;
         let pool = match parse_url(url)? {
             Target::Postgres(url) => {
+                if pg_config(&url)?.1 {
+                    // Fails here, at start, rather than on every connection later.
+                    rustls_config()?;
+                }
                 let mut config = ManagerConfig::default();
                 // A test query on every checkout would double each request's round trips;
                 // a connection that died is noticed on use and replaced on the next checkout.
@@ -316,7 +320,10 @@ fn establish_pg(
         config.options(format!("-c statement_timeout={statement_timeout_ms}"));
         let bad = |e: tokio_postgres::Error| diesel::ConnectionError::BadConnection(e.to_string());
         if tls {
-            let (client, conn) = config.connect(rustls_connector()).await.map_err(bad)?;
+            let tls = rustls_config()
+                .map(|config| tokio_postgres_rustls::MakeRustlsConnect::new((*config).clone()))
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            let (client, conn) = config.connect(tls).await.map_err(bad)?;
             AsyncPgConnection::try_from_client_and_connection(client, conn).await
         } else {
             let (client, conn) = config.connect(tokio_postgres::NoTls).await.map_err(bad)?;
@@ -348,24 +355,23 @@ fn pg_config(url: &str) -> anyhow::Result<(tokio_postgres::Config, bool)> {
     Ok((config, tls))
 }
 
-fn rustls_connector() -> tokio_postgres_rustls::MakeRustlsConnect {
+/// The TLS settings of every PostgreSQL connection, built once: the web's root
+/// authorities, ring's algorithms, TLS 1.2 and 1.3.
+fn rustls_config() -> anyhow::Result<Arc<rustls::ClientConfig>> {
     static CONFIG: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
-    let config = CONFIG.get_or_init(|| {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
-            .unwrap_or_else(|_| {
-                rustls::ClientConfig::builder()
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth()
-            });
-        Arc::new(config)
-    });
-    tokio_postgres_rustls::MakeRustlsConnect::new((**config).clone())
+    if let Some(config) = CONFIG.get() {
+        return Ok(config.clone());
+    }
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("setting up TLS for PostgreSQL")?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(CONFIG.get_or_init(|| Arc::new(config)).clone())
 }
 
 #[cfg(test)]

@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use super::{Target, parse_url, pg_config, rustls_connector};
+use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use futures_util::StreamExt as _;
+
+use super::{Target, establish_pg, parse_url};
 
 /// What a [`listen`] task reports.
 #[derive(Debug)]
@@ -27,16 +30,10 @@ pub fn listen(
     let Target::Postgres(url) = parse_url(url)? else {
         return Ok(None);
     };
-    let (config, tls) = pg_config(&url)?;
     Ok(Some(tokio::spawn(async move {
         let mut backoff = Duration::from_millis(250);
         while !tx.is_closed() {
-            let result = if tls {
-                listen_once(&config, rustls_connector(), channel, &tx).await
-            } else {
-                listen_once(&config, tokio_postgres::NoTls, channel, &tx).await
-            };
-            match result {
+            match listen_once(&url, channel, &tx).await {
                 Ok(()) => backoff = Duration::from_millis(250),
                 Err(error) => {
                     tracing::warn!(%error, channel, "LISTEN connection lost; reconnecting");
@@ -48,56 +45,28 @@ pub fn listen(
     })))
 }
 
-/// One LISTEN connection's life: connect, listen, forward until it fails or `tx` closes.
-async fn listen_once<T>(
-    config: &tokio_postgres::Config,
-    tls: T,
+/// One LISTEN connection's life: connect the way the pool does (TLS included), listen,
+/// forward until the connection fails or `tx` closes.
+async fn listen_once(
+    url: &str,
     channel: &str,
     tx: &tokio::sync::mpsc::UnboundedSender<Listened>,
-) -> anyhow::Result<()>
-where
-    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
-    T::Stream: Send + 'static,
-{
-    use futures_util::StreamExt as _;
-
-    let (client, mut connection) = config.connect(tls).await?;
-    let (messages_tx, mut messages) = tokio::sync::mpsc::unbounded_channel();
-    // The connection only makes progress while polled, and the client's LISTEN needs it.
-    let driver = tokio::spawn(async move {
-        let mut stream = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
-        while let Some(message) = stream.next().await {
-            let stop = message.is_err();
-            if messages_tx.send(message).is_err() || stop {
-                break;
-            }
-        }
-    });
+) -> anyhow::Result<()> {
+    // No statement timeout: this connection waits on LISTEN for as long as it lives.
+    let mut conn: AsyncPgConnection = establish_pg(url, 0).await?;
     let quoted = format!("LISTEN \"{}\"", channel.replace('"', "\"\""));
-    if let Err(error) = client.batch_execute(&quoted).await {
-        driver.abort();
-        return Err(error.into());
-    }
+    diesel::sql_query(quoted).execute(&mut conn).await?;
     if tx.send(Listened::Connected).is_err() {
-        driver.abort();
         return Ok(());
     }
-    let outcome = loop {
-        match messages.recv().await {
-            Some(Ok(tokio_postgres::AsyncMessage::Notification(note))) => {
-                if tx
-                    .send(Listened::Notification(note.payload().to_owned()))
-                    .is_err()
-                {
-                    break Ok(());
-                }
-            }
-            Some(Ok(_)) => {}
-            Some(Err(error)) => break Err(error.into()),
-            None => break Err(anyhow::anyhow!("the LISTEN connection closed")),
+    let mut notifications = std::pin::pin!(conn.notifications_stream());
+    while let Some(notification) = notifications.next().await {
+        if tx
+            .send(Listened::Notification(notification?.payload))
+            .is_err()
+        {
+            return Ok(());
         }
-    };
-    driver.abort();
-    drop(client);
-    outcome
+    }
+    Err(anyhow::anyhow!("the LISTEN connection closed"))
 }

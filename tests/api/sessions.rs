@@ -376,3 +376,29 @@ async fn a_revocation_reaches_another_instance_by_rereading_sqlite() {
     second_instance_refuses_within_a_second(&a, &["--revocation-poll-interval", "200ms"]).await;
     a.shutdown().await;
 }
+
+/// B's LISTEN connection is killed: it reconnects by itself, and the next revocation still
+/// reaches B by notification (its re-read is an hour away, so nothing else could).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_listen_connection_comes_back_after_it_is_killed_postgres() {
+    let Some(a) = TestApp::spawn_postgres_with(&[]).await else {
+        return;
+    };
+    let b = a.sibling(&["--revocation-poll-interval", "1h"]).await;
+    let first = Tokens::from_payload(&signup(&a, "ann@example.com").await);
+    let second = login(&a, "ann@example.com").await;
+    assert_works(&b, &first.access).await;
+    a.pg_admin(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = '{db}' AND query LIKE 'LISTEN%'",
+    )
+    .await;
+    // The listener's back-off starts at 250 ms; give it a few tries.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(logout(&a, &first.access, None).await, 1);
+    let took = time_until_refused(&b, &first.access, Duration::from_secs(1)).await;
+    eprintln!("after a reconnect, instance B refused the revoked token after {took:?}");
+    assert_works(&b, &second.access).await;
+    b.shutdown().await;
+    a.shutdown().await;
+}
