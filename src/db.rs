@@ -79,19 +79,30 @@ macro_rules! with_conn {
 pub(crate) use with_conn;
 
 impl DbConn {
-    /// Opens a transaction; end it with [`DbConn::finish`]. A connection dropped with its
-    /// transaction open is discarded by the pool, never reused.
+    /// Runs `body` in a transaction: committed when it returns `Ok`, rolled back when it
+    /// returns `Err` (whose error is returned). There is no other way to open one, so none
+    /// can be left open by an early return; a connection dropped mid-transaction (a
+    /// cancelled request) is discarded by the pool, never reused.
     ///
     /// On SQLite the transaction is deferred: make its first statement a write, so it takes
     /// the write lock at once instead of failing to upgrade a read snapshot under contention.
-    pub async fn begin(&mut self) -> Result<(), crate::error::AppError> {
+    pub async fn transaction<T>(
+        &mut self,
+        body: impl AsyncFnOnce(&mut DbConn) -> Result<T, crate::error::AppError>,
+    ) -> Result<T, crate::error::AppError> {
+        self.begin().await?;
+        let result = body(self).await;
+        self.finish(result).await
+    }
+
+    async fn begin(&mut self) -> Result<(), crate::error::AppError> {
         with_conn!(self, |c| begin_on(c).await)?;
         Ok(())
     }
 
     /// Commits the transaction when `result` is `Ok`, rolls it back otherwise; returns
     /// `result` (or the commit's failure).
-    pub async fn finish<T>(
+    async fn finish<T>(
         &mut self,
         result: Result<T, crate::error::AppError>,
     ) -> Result<T, crate::error::AppError> {

@@ -132,9 +132,10 @@ impl Auth {
     ) -> Result<(SignedIn, TokenPair), AppError> {
         self.limits.attempt_from(ip)?;
         let hash = hash_refresh_token(refresh_token);
-        conn.begin().await?;
-        let decided = self.refresh_in_transaction(conn, &hash).await;
-        match conn.finish(decided).await? {
+        let decided = conn
+            .transaction(async |conn| self.refresh_in_transaction(conn, &hash).await)
+            .await?;
+        match decided {
             Refreshed::Rotated(pair, user_id) => {
                 let user = users::find(conn, &user_id)
                     .await?
@@ -246,26 +247,30 @@ impl Auth {
         let until = self.revoked_until()?;
         let owner = viewer.user_id();
         // Checked out only now: no pooled connection waits on the password hashing.
-        let conn = &mut db.get().await?;
-        conn.begin().await?;
-        let result = async {
-            users::set_password_hash(conn, owner, &hash).await?;
-            let ids =
-                sessions::revoke(conn, owner, Which::AllBut(viewer.session_id()), until).await?;
-            sessions::drop_tokens(conn, owner, viewer.session_id()).await?;
-            sessions::add_token(
-                conn,
-                owner,
-                viewer.session_id(),
-                &new_hash,
-                refresh_expires_at,
-            )
-            .await
-            .map_err(|_| AppError::Unauthenticated(AuthFailure::SessionRevoked))?;
-            Ok(ids)
-        }
-        .await;
-        let ids = conn.finish(result).await?;
+        let ids = db
+            .get()
+            .await?
+            .transaction(async |conn| {
+                users::set_password_hash(conn, owner, &hash).await?;
+                let ids = sessions::revoke(conn, owner, Which::AllBut(viewer.session_id()), until)
+                    .await?;
+                sessions::drop_tokens(conn, owner, viewer.session_id()).await?;
+                sessions::add_token(
+                    conn,
+                    owner,
+                    viewer.session_id(),
+                    &new_hash,
+                    refresh_expires_at,
+                )
+                .await
+                .map_err(|error| match error {
+                    // The session went away while the password was being hashed.
+                    AppError::NotFound => AppError::Unauthenticated(AuthFailure::SessionRevoked),
+                    other => other,
+                })?;
+                Ok(ids)
+            })
+            .await?;
         self.revocations.add(&ids, until);
         let pair = TokenPair {
             access: self.tokens.issue(owner, viewer.session_id())?,
@@ -288,16 +293,16 @@ impl Auth {
         self.check_viewer_password(db, viewer, password, ip).await?;
         let until = self.revoked_until()?;
         let owner = viewer.user_id();
-        let conn = &mut db.get().await?;
-        conn.begin().await?;
-        let result = async {
-            // Revoke first, so the tombstones outlive the rows the delete cascades to.
-            let ids = sessions::revoke(conn, owner, Which::All, until).await?;
-            users::delete(conn, owner).await?;
-            Ok(ids)
-        }
-        .await;
-        let ids = conn.finish(result).await?;
+        let ids = db
+            .get()
+            .await?
+            .transaction(async |conn| {
+                // Revoke first, so the tombstones outlive the rows the delete cascades to.
+                let ids = sessions::revoke(conn, owner, Which::All, until).await?;
+                users::delete(conn, owner).await?;
+                Ok(ids)
+            })
+            .await?;
         self.revocations.add(&ids, until);
         Ok(())
     }
@@ -340,9 +345,9 @@ impl Auth {
         which: Which<'_>,
     ) -> Result<usize, AppError> {
         let until = self.revoked_until()?;
-        conn.begin().await?;
-        let result = sessions::revoke(conn, owner, which, until).await;
-        let ids = conn.finish(result).await?;
+        let ids = conn
+            .transaction(async |conn| sessions::revoke(conn, owner, which, until).await)
+            .await?;
         self.revocations.add(&ids, until);
         Ok(ids.len())
     }

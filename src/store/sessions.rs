@@ -130,8 +130,7 @@ pub async fn create(
         refresh_tokens::created_at.eq(now),
         refresh_tokens::expires_at.eq(expires_at),
     );
-    conn.begin().await?;
-    let result = async {
+    conn.transaction(async |conn| {
         let session = with_conn!(&mut *conn, |c| {
             diesel::insert_into(sessions::table)
                 .values(row)
@@ -146,9 +145,8 @@ pub async fn create(
                 .await
         })?;
         Ok(session)
-    }
-    .await;
-    conn.finish(result).await
+    })
+    .await
 }
 
 /// The owner's live sessions (not revoked, not expired), newest first.
