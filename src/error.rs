@@ -200,14 +200,38 @@ pub fn shape_response(response: &mut Response, request_id: &str) {
     }
 }
 
-/// The contract code an error will be shaped to, before shaping: for metrics.
-pub fn code_of(error: &ServerError) -> &'static str {
-    match error.source.as_ref().map(|s| s.downcast_ref::<AppError>()) {
-        Some(Some(app)) => app.code(),
-        Some(None) => "INTERNAL_SERVER_ERROR",
-        None => "BAD_USER_INPUT",
-    }
+/// The contract code of an error that [`shape_response`] has shaped, for metrics: one of
+/// the contract's codes, never free text.
+pub fn shaped_code(error: &ServerError) -> &'static str {
+    let code = error
+        .extensions
+        .as_ref()
+        .and_then(|ext| ext.get("code"))
+        .and_then(|code| match code {
+            async_graphql::Value::String(code) => Some(code.as_str()),
+            _ => None,
+        });
+    CODES
+        .into_iter()
+        .find(|known| Some(*known) == code)
+        .unwrap_or("INTERNAL_SERVER_ERROR")
 }
+
+/// Every code an error can carry.
+const CODES: [&str; 8] = [
+    "UNAUTHENTICATED",
+    "INVALID_CREDENTIALS",
+    "EMAIL_TAKEN",
+    "BAD_USER_INPUT",
+    "NOT_FOUND",
+    "CONFLICT",
+    "RATE_LIMITED",
+    "INTERNAL_SERVER_ERROR",
+];
+
+/// The start of async-graphql's message for a document over `limit_complexity`, the one
+/// engine refusal that gets its own reason. A test below fails if the engine rewords it.
+const ENGINE_TOO_COMPLEX: &str = "Query is too complex";
 
 fn shape_error(error: &mut ServerError, request_id: &str) {
     let app = error
@@ -221,7 +245,7 @@ fn shape_error(error: &mut ServerError, request_id: &str) {
             shape_app_error(error, &masked, request_id);
         }
         None => {
-            let too_complex = error.message.starts_with("Query is too complex");
+            let too_complex = error.message.starts_with(ENGINE_TOO_COMPLEX);
             let ext = error
                 .extensions
                 .get_or_insert_with(ErrorExtensionValues::default);
@@ -288,5 +312,42 @@ mod tests {
     async fn engine_errors_are_bad_user_input() {
         let body = run("{ nope }").await;
         assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+    }
+
+    #[tokio::test]
+    async fn the_engine_complexity_refusal_gets_its_reason() {
+        let schema = Schema::build(Query, EmptyMutation, EmptySubscription)
+            .limit_complexity(1)
+            .finish();
+        let mut response = schema.execute("{ conflict broken }").await;
+        shape_response(&mut response, "req-1");
+        assert_eq!(response.errors.len(), 1);
+        assert_eq!(shaped_code(&response.errors[0]), "BAD_USER_INPUT");
+        let body = serde_json::to_value(&response).unwrap_or_default();
+        assert_eq!(
+            body["errors"][0]["extensions"]["reason"],
+            "QUERY_TOO_COMPLEX"
+        );
+    }
+
+    #[test]
+    fn every_code_is_known_to_metrics() {
+        let errors = [
+            AppError::Unauthenticated(AuthFailure::Missing),
+            AppError::InvalidCredentials,
+            AppError::EmailTaken,
+            AppError::bad_input("f", "m"),
+            AppError::NotFound,
+            AppError::Conflict {
+                expected: 1,
+                current: 2,
+            },
+            AppError::RateLimited { retry_after: 1 },
+            AppError::Timeout,
+        ];
+        for error in errors {
+            let shaped = error.to_server_error("-");
+            assert_eq!(shaped_code(&shaped), error.code());
+        }
     }
 }

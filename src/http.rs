@@ -37,7 +37,7 @@ use guards::{API_CSP, GRAPHIQL_CSP, PREFLIGHT_HEADERS, cors_layer};
 use crate::{
     auth::{Tokens, Viewer},
     db::DbPool,
-    error::{AppError, AuthFailure, code_of, error_body, shape_response},
+    error::{AppError, AuthFailure, error_body, shape_response, shaped_code},
     graphql::{Inspection, Limits, TodoSchema},
     metrics::UNKNOWN_OPERATION,
     request_meta::RequestMeta,
@@ -425,8 +425,8 @@ async fn run(
             }
         }
     };
-    let mut outcome = response.errors.first().map_or("OK", code_of);
     shape_response(&mut response, &request_id);
+    let mut outcome = response.errors.first().map_or("OK", shaped_code);
     let never_ran = response.data == Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
