@@ -27,6 +27,7 @@ use tower_http::{
 
 mod format;
 mod guards;
+pub(crate) mod serve;
 
 use format::{APPLICATION_JSON, Format, GRAPHQL_RESPONSE_JSON, json_response, refuse};
 use guards::{API_CSP, GRAPHIQL_CSP, PREFLIGHT_HEADERS, cors_layer};
