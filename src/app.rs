@@ -124,6 +124,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
             trusted_proxies,
             cors_origins: settings.cors_allowed_origins.clone(),
             cors_credentials: settings.cors_allow_credentials,
+            body_read_timeout: settings.body_read_timeout,
         },
     })?;
     let listener = TcpListener::bind(settings.listen_addr)
