@@ -9,6 +9,7 @@ mod process;
 
 mod account;
 mod auth;
+mod connections;
 mod http;
 mod isolation;
 mod keys;
