@@ -17,7 +17,10 @@ use crate::{
     config::Settings,
     db::DbPool,
     graphql::{self, AppState, Guards, Limits},
-    http::{self, HttpOptions, HttpState},
+    http::{
+        self, HttpOptions, HttpState,
+        serve::{ServeOptions, Timeouts, serve},
+    },
     metrics::Metrics,
 };
 
@@ -28,7 +31,7 @@ pub struct Server {
     db: DbPool,
     _revocations: Follower,
     stop: oneshot::Sender<()>,
-    task: JoinHandle<std::io::Result<()>>,
+    task: JoinHandle<()>,
 }
 
 /// Connects to the database, applies migrations, binds `listen_addr` and serves in a
@@ -113,7 +116,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         schema,
         db: db.clone(),
         tokens,
-        metrics,
+        metrics: metrics.clone(),
         limits,
         options: HttpOptions {
             max_body_bytes: settings.max_body_bytes,
@@ -124,6 +127,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
             trusted_proxies,
             cors_origins: settings.cors_allowed_origins.clone(),
             cors_credentials: settings.cors_allow_credentials,
+            body_read_timeout: settings.body_read_timeout,
         },
     })?;
     let listener = TcpListener::bind(settings.listen_addr)
@@ -131,16 +135,16 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         .with_context(|| format!("binding {}", settings.listen_addr))?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = stopped.await;
-        })
-        .await
-    });
+    let serve_options = ServeOptions {
+        timeouts: Timeouts {
+            keep_alive: settings.keep_alive_timeout,
+            header_read: settings.header_read_timeout,
+        },
+        max_connections: usize::try_from(settings.max_connections).unwrap_or(usize::MAX),
+    };
+    let task = tokio::spawn(serve(listener, router, serve_options, metrics, async {
+        let _ = stopped.await;
+    }));
     if settings.production {
         tracing::info!(%addr, backend = db.backend(), "serving GraphQL at http://{addr}/graphql");
     } else {
@@ -159,9 +163,9 @@ impl Server {
     /// Stops accepting connections, lets in-flight requests finish, then closes the pool.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
-        let served = self.task.await.context("the server task")?;
+        self.task.await.context("the server task")?;
         self.db.close();
-        served.context("serving")
+        Ok(())
     }
 }
 

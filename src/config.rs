@@ -248,6 +248,24 @@ pub struct Settings {
     /// How long a signup or login waits for a hashing slot before `RATE_LIMITED`.
     #[arg(long, env = "HASHING_QUEUE_TIMEOUT", default_value = "2s", value_parser = parse_duration)]
     pub hashing_queue_timeout: Duration,
+
+    /// Longest from the first byte of a request to the end of its head (line and headers).
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_read_timeout: Duration,
+
+    /// Longest a connection may sit idle (no request running, nothing received) before it
+    /// is closed; a new connection included.
+    #[arg(long, env = "KEEP_ALIVE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub keep_alive_timeout: Duration,
+
+    /// Longest the whole body of a request may take to arrive.
+    #[arg(long, env = "BODY_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub body_read_timeout: Duration,
+
+    /// Open connections at most; further clients wait in the listen backlog.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
 }
 
 /// A rate: at most `count` events per `period`.

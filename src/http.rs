@@ -27,6 +27,7 @@ use tower_http::{
 
 mod format;
 mod guards;
+pub(crate) mod serve;
 
 use format::{
     APPLICATION_JSON, Format, GRAPHQL_RESPONSE_JSON, encode_capped, encoded_response,
@@ -79,6 +80,8 @@ pub struct HttpOptions {
     pub cors_origins: Vec<String>,
     /// Whether CORS allows credentials.
     pub cors_credentials: bool,
+    /// Longest the whole request body may take to arrive.
+    pub body_read_timeout: Duration,
 }
 
 /// The router with every route and the request-id, trace, CORS and security-header layers.
@@ -244,7 +247,12 @@ async fn graphql_post(
     if declared.is_some_and(|n| n > limit) {
         return too_large();
     }
-    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+    let read = axum::body::to_bytes(body, limit);
+    let Ok(read) = tokio::time::timeout(state.options.body_read_timeout, read).await else {
+        let message = "the request body did not arrive in time";
+        return format::refuse_and_close(StatusCode::REQUEST_TIMEOUT, format, message);
+    };
+    let Ok(bytes) = read else {
         return too_large();
     };
     // One object is one request; an array is a batch. Decided by the first byte, since

@@ -1,5 +1,5 @@
 //! Prometheus metrics, served at `GET /metrics`: GraphQL requests by operation and outcome,
-//! their latency, signup and login outcomes, and the database pool.
+//! their latency, signup and login outcomes, the database pool, and open HTTP connections.
 //!
 //! Operation names come from the parsed GraphQL document. They are still chosen by
 //! clients, so only the first [`MAX_OPERATION_NAMES`] distinct names get a label of their
@@ -8,7 +8,8 @@
 use std::{collections::HashSet, sync::Mutex};
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::db::DbPool;
@@ -30,6 +31,8 @@ pub struct Metrics {
     latency: HistogramVec,
     auth: IntCounterVec,
     pool: IntGaugeVec,
+    connections_open: IntGauge,
+    connections_timed_out: IntCounterVec,
     names: Mutex<HashSet<String>>,
 }
 
@@ -69,12 +72,24 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(auth.clone()))?;
         registry.register(Box::new(pool.clone()))?;
+        let connections_open = IntGauge::new("http_connections_open", "open HTTP connections")?;
+        let connections_timed_out = IntCounterVec::new(
+            Opts::new(
+                "http_connections_timed_out_total",
+                "HTTP connections closed by a deadline, by phase (idle or header)",
+            ),
+            &["phase"],
+        )?;
+        registry.register(Box::new(connections_open.clone()))?;
+        registry.register(Box::new(connections_timed_out.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
             auth,
             pool,
+            connections_open,
+            connections_timed_out,
             names: Mutex::new(HashSet::new()),
         })
     }
@@ -109,6 +124,17 @@ impl Metrics {
         self.auth.with_label_values(&[mutation, outcome]).inc();
     }
 
+    /// Counts one HTTP connection as open until the returned guard is dropped.
+    pub(crate) fn connection_opened(&self) -> OpenConnection {
+        self.connections_open.inc();
+        OpenConnection(self.connections_open.clone())
+    }
+
+    /// Records a connection closed by its idle or header deadline.
+    pub(crate) fn connection_timed_out(&self, phase: &str) {
+        self.connections_timed_out.with_label_values(&[phase]).inc();
+    }
+
     /// The text exposition of every metric, with the pool sampled now.
     pub fn render(&self, db: &DbPool) -> String {
         let status = db.status();
@@ -128,6 +154,15 @@ impl Metrics {
             tracing::error!(%error, "encoding metrics");
         }
         String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// One open connection in `http_connections_open`, until dropped.
+pub(crate) struct OpenConnection(IntGauge);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

@@ -108,6 +108,16 @@ pub(super) fn refuse(status: StatusCode, format: Format, message: &str) -> Respo
     json_response(status, format, &error_body(error))
 }
 
+/// A refusal after which the connection closes: the rest of the request may still be on
+/// its way, and no further request could be told from it.
+pub(super) fn refuse_and_close(status: StatusCode, format: Format, message: &str) -> Response {
+    let mut response = refuse(status, format, message);
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

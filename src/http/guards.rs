@@ -107,6 +107,7 @@ mod tests {
             trusted_proxies: vec![proxy],
             cors_origins: vec![],
             cors_credentials: false,
+            body_read_timeout: Duration::from_secs(1),
         };
         let mut headers = HeaderMap::new();
         headers.insert(

@@ -10,6 +10,7 @@ mod process;
 mod account;
 mod attacks;
 mod auth;
+mod connections;
 mod http;
 mod isolation;
 mod keys;
