@@ -18,8 +18,8 @@ pub struct SignupInput {
     /// Trimmed and lower-cased; must be a valid address. Unique regardless of case.
     email: String,
     /// 8 (or the configured minimum) to 128 characters, never truncated, NFKC-normalised;
-    /// common passwords and ones built from the email or display name are refused, with
-    /// the reason in the message.
+    /// common passwords, ones containing the email address, and ones made only of the
+    /// display name's words are refused, with the reason in the message.
     password: String,
     /// At most 100 characters; blank means none.
     display_name: Option<String>,
