@@ -8,6 +8,7 @@ mod node;
 mod paging;
 mod scalars;
 mod sessions;
+mod text;
 mod todos;
 mod users;
 

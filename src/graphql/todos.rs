@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
-use super::{ContextExt, DateTime, ids, paging};
+use super::{ContextExt, DateTime, ids, paging, text};
 use crate::{
     error::AppError,
     store::todos::{self, NewTodo, Priority, TodoChanges},
@@ -254,6 +254,7 @@ fn nullable<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
 
 fn check_title(raw: &str) -> Result<String, AppError> {
     let title = raw.trim();
+    text::line(title, "input.title")?;
     let length = title.chars().count();
     if length == 0 {
         return Err(AppError::bad_input("input.title", "title cannot be empty"));
@@ -268,6 +269,9 @@ fn check_title(raw: &str) -> Result<String, AppError> {
 }
 
 fn check_notes(notes: Option<String>) -> Result<Option<String>, AppError> {
+    if let Some(notes) = &notes {
+        text::multiline(notes, "input.notes")?;
+    }
     if notes
         .as_deref()
         .is_some_and(|n| n.chars().count() > NOTES_MAX)

@@ -10,6 +10,7 @@ mod process;
 mod account;
 mod auth;
 mod http;
+mod input;
 mod isolation;
 mod keys;
 mod operating;
