@@ -27,6 +27,7 @@ use tower_http::{
 
 mod format;
 mod guards;
+mod request_id;
 
 use format::{APPLICATION_JSON, Format, GRAPHQL_RESPONSE_JSON, json_response, refuse};
 use guards::{API_CSP, GRAPHIQL_CSP, PREFLIGHT_HEADERS, cors_layer};
@@ -112,7 +113,10 @@ pub fn router(state: HttpState) -> anyhow::Result<Router> {
         .layer(cors)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(trace)
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid)))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(tower::util::MapRequestLayer::new(
+            request_id::drop_invalid::<Body>,
+        )))
 }
 
 async fn healthz() -> impl IntoResponse {
