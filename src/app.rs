@@ -19,6 +19,7 @@ use crate::{
     graphql::{self, AppState, Guards, Limits},
     http::{self, HttpOptions, HttpState},
     metrics::Metrics,
+    write_limit::WriteLimit,
 };
 
 /// A running server.
@@ -94,6 +95,8 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         AppState {
             db: db.clone(),
             auth,
+            max_todos: settings.max_todos_per_user,
+            writes: Arc::new(WriteLimit::new(settings.write_rate_limit.0)),
         },
         guards,
     );

@@ -234,6 +234,16 @@ pub struct Settings {
     /// How long a signup or login waits for a hashing slot before `RATE_LIMITED`.
     #[arg(long, env = "HASHING_QUEUE_TIMEOUT", default_value = "2s", value_parser = parse_duration)]
     pub hashing_queue_timeout: Duration,
+
+    /// Most todos one account may hold; a create past it is `QUOTA_EXCEEDED`.
+    #[arg(long, env = "MAX_TODOS_PER_USER", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=2_000_000_000))]
+    pub max_todos_per_user: u32,
+
+    /// Todo writes per account (`N/duration`), or `off`: each todo mutation field counts
+    /// one, aliased or batched.
+    #[arg(long, env = "WRITE_RATE_LIMIT", default_value = "1000/1m", value_parser = parse_rate)]
+    pub write_rate_limit: RateLimit,
 }
 
 /// A rate: at most `count` events per `period`.

@@ -79,6 +79,13 @@ pub enum AppError {
         /// Seconds until an attempt may succeed.
         retry_after: u64,
     },
+    /// `QUOTA_EXCEEDED`: the viewer already holds the most todos an account may; nothing
+    /// was written.
+    #[error("an account may hold at most {limit} todos; delete some to make room")]
+    QuotaExceeded {
+        /// The most todos an account may hold.
+        limit: u32,
+    },
     /// `INTERNAL_SERVER_ERROR` with reason `TIMEOUT`: the request ran out of time.
     #[error("the request took too long and was stopped")]
     Timeout,
@@ -120,6 +127,7 @@ impl AppError {
             Self::NotFound => "NOT_FOUND",
             Self::Conflict { .. } => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
             Self::Timeout | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -162,6 +170,7 @@ fn shape_app_error(error: &mut ServerError, app: &AppError, request_id: &str) {
         AppError::BadUserInput { field, .. } => ext.set("field", field.as_str()),
         AppError::Conflict { current, .. } => ext.set("currentVersion", *current),
         AppError::RateLimited { retry_after } => ext.set("retryAfter", *retry_after),
+        AppError::QuotaExceeded { limit } => ext.set("limit", *limit),
         AppError::Timeout => {
             ext.set("reason", "TIMEOUT");
             ext.set("requestId", request_id);

@@ -16,6 +16,7 @@ mod keys;
 mod operating;
 mod paging;
 mod paging_filters;
+mod quotas;
 mod request_ids;
 mod security;
 mod sessions;
