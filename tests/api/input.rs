@@ -28,8 +28,8 @@ async fn refused(app: &TestApp, token: Option<&str>, query: &str, vars: Value, f
 }
 
 backend_tests!(controls_in_todo_text_are_refused, |app| {
-    let token = app.user("ann").await;
-    let token = Some(token.as_str());
+    let ann = app.user("ann").await;
+    let token = Some(ann.as_str());
     for c in CONTROLS {
         let title = format!("milk{c}");
         refused(
@@ -49,7 +49,7 @@ backend_tests!(controls_in_todo_text_are_refused, |app| {
     }
     let input = json!({ "title": "milk", "notes": "a\r\nb" });
     refused(app, token, CREATE, json!({ "input": input }), "input.notes").await;
-    assert!(app.all_todos(token.unwrap_or_default()).await.is_empty());
+    assert!(app.all_todos(&ann).await.is_empty());
 
     let input = json!({ "title": "milk", "notes": "one\n\ttwo" });
     let data = app.gql_ok(token, CREATE, json!({ "input": input })).await;
@@ -63,7 +63,7 @@ backend_tests!(controls_in_todo_text_are_refused, |app| {
         let vars = json!({ "id": id, "input": { "notes": format!("x{c}") } });
         refused(app, token, UPDATE, vars, "input.notes").await;
     }
-    let stored = app.all_todos(token.unwrap_or_default()).await;
+    let stored = app.all_todos(&ann).await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0]["title"], "milk");
     assert_eq!(stored[0]["notes"], "one\n\ttwo");

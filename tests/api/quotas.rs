@@ -110,8 +110,8 @@ backend_tests!(
     every_todo_write_counts_against_the_rate,
     ["--write-rate-limit", "5/1m"],
     |app| {
-        let token = app.user("ann").await;
-        let token = Some(token.as_str());
+        let ann = app.user("ann").await;
+        let token = Some(ann.as_str());
         let data = app.gql_ok(token, &aliased_creates(2), json!({})).await;
         let (a, b) = (data["c0"]["id"].clone(), data["c1"]["id"].clone());
         let update = "mutation($id: ID!) { updateTodo(id: $id, input: { title: \"a2\" }) { id } \
@@ -135,7 +135,7 @@ backend_tests!(
         );
 
         // Nothing was written by the refused one, reads are not counted, and others may write.
-        let left = app.all_todos(token.unwrap_or_default()).await;
+        let left = app.all_todos(&ann).await;
         assert_eq!(titles(&left), ["a2"]);
         assert_eq!(left[0]["completed"], true);
         let bob = app.user("bob").await;
