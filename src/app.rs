@@ -22,6 +22,7 @@ use crate::{
         serve::{ServeOptions, Timeouts, serve},
     },
     metrics::Metrics,
+    write_limit::WriteLimit,
 };
 
 /// A running server.
@@ -99,6 +100,8 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         AppState {
             db: db.clone(),
             auth,
+            max_todos: settings.max_todos_per_user,
+            writes: Arc::new(WriteLimit::new(settings.write_rate_limit.0)),
         },
         guards,
     );

@@ -113,9 +113,11 @@ impl Auth {
         ip: Option<IpAddr>,
     ) -> Result<SignedIn, AppError> {
         self.limits.attempt_from(ip)?;
-        let local_part = signup.email.split('@').next().unwrap_or_default();
-        let hints = [local_part, signup.display_name.unwrap_or_default()];
-        let password = password_policy::check(signup.password, self.password_min_length, &hints)
+        let hints = password_policy::Hints {
+            email: signup.email,
+            display_name: signup.display_name,
+        };
+        let password = password_policy::check(signup.password, self.password_min_length, hints)
             .map_err(|why| AppError::bad_input("input.password", why))?;
         // No pooled connection is held while hashing: a storm of signups or logins queued
         // for the hashing slots must not starve todo requests of connections.

@@ -266,6 +266,16 @@ pub struct Settings {
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+
+    /// Most todos one account may hold; a create past it is `QUOTA_EXCEEDED`.
+    #[arg(long, env = "MAX_TODOS_PER_USER", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=2_000_000_000))]
+    pub max_todos_per_user: u32,
+
+    /// Todo writes per account (`N/duration`), or `off`: each todo mutation field counts
+    /// one, aliased or batched.
+    #[arg(long, env = "WRITE_RATE_LIMIT", default_value = "1000/1m", value_parser = parse_rate)]
+    pub write_rate_limit: RateLimit,
 }
 
 /// A rate: at most `count` events per `period`.

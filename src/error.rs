@@ -88,6 +88,13 @@ pub enum AppError {
         /// Seconds until an attempt may succeed.
         retry_after: u64,
     },
+    /// `QUOTA_EXCEEDED`: the viewer already holds the most todos an account may; nothing
+    /// was written.
+    #[error("an account may hold at most {limit} todos; delete some to make room")]
+    QuotaExceeded {
+        /// The most todos an account may hold.
+        limit: u32,
+    },
     /// `INTERNAL_SERVER_ERROR` with reason `TIMEOUT`: the request ran out of time.
     #[error("the request took too long and was stopped")]
     Timeout,
@@ -129,6 +136,7 @@ impl AppError {
             Self::NotFound => "NOT_FOUND",
             Self::Conflict { .. } => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
             Self::Timeout | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -175,6 +183,7 @@ fn shape_app_error(error: &mut ServerError, app: &AppError, request_id: &str) {
         }
         AppError::Conflict { current, .. } => ext.set("currentVersion", *current),
         AppError::RateLimited { retry_after } => ext.set("retryAfter", *retry_after),
+        AppError::QuotaExceeded { limit } => ext.set("limit", *limit),
         AppError::Timeout => {
             ext.set("reason", "TIMEOUT");
             ext.set("requestId", request_id);
@@ -218,7 +227,7 @@ pub fn shaped_code(error: &ServerError) -> &'static str {
 }
 
 /// Every code an error can carry.
-const CODES: [&str; 8] = [
+const CODES: [&str; 9] = [
     "UNAUTHENTICATED",
     "INVALID_CREDENTIALS",
     "EMAIL_TAKEN",
@@ -226,6 +235,7 @@ const CODES: [&str; 8] = [
     "NOT_FOUND",
     "CONFLICT",
     "RATE_LIMITED",
+    "QUOTA_EXCEEDED",
     "INTERNAL_SERVER_ERROR",
 ];
 
@@ -343,6 +353,11 @@ mod tests {
                 current: 2,
             },
             AppError::RateLimited { retry_after: 1 },
+            AppError::QuotaExceeded { limit: 3 },
+            AppError::QueryRefused {
+                reason: "QUERY_TOO_DEEP",
+                message: "m".into(),
+            },
             AppError::Timeout,
         ];
         for error in errors {

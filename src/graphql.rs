@@ -8,6 +8,7 @@ mod node;
 mod paging;
 mod scalars;
 mod sessions;
+mod text;
 mod todos;
 mod users;
 
@@ -35,13 +36,17 @@ pub struct MutationRoot(
     sessions::SessionMutation,
 );
 
-/// What resolvers share: the pool and the auth services.
+/// What resolvers share: the pool, the auth services and the limits on writing.
 #[derive(Clone)]
 pub struct AppState {
     /// The database pool.
     pub db: crate::db::DbPool,
     /// Tokens and passwords.
     pub auth: crate::auth::Auth,
+    /// The most todos one account may hold.
+    pub(crate) max_todos: u32,
+    /// Todo writes per account.
+    pub(crate) writes: std::sync::Arc<crate::write_limit::WriteLimit>,
 }
 
 /// How the schema guards itself.
@@ -87,6 +92,8 @@ pub fn sdl() -> String {
 pub(crate) trait ContextExt {
     /// The authenticated viewer, or `UNAUTHENTICATED`.
     fn viewer(&self) -> Result<&Viewer, AppError>;
+    /// The viewer, after counting one todo write against their `WRITE_RATE_LIMIT`.
+    fn writer(&self) -> Result<&Viewer, AppError>;
     /// The shared state.
     fn state(&self) -> Result<&AppState, AppError>;
     /// A pooled database connection.
@@ -97,6 +104,12 @@ impl ContextExt for Context<'_> {
     fn viewer(&self) -> Result<&Viewer, AppError> {
         self.data_opt::<Viewer>()
             .ok_or(AppError::Unauthenticated(AuthFailure::Missing))
+    }
+
+    fn writer(&self) -> Result<&Viewer, AppError> {
+        let viewer = self.viewer()?;
+        self.state()?.writes.check(viewer.user_id())?;
+        Ok(viewer)
     }
 
     fn state(&self) -> Result<&AppState, AppError> {

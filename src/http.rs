@@ -27,6 +27,7 @@ use tower_http::{
 
 mod format;
 mod guards;
+mod request_id;
 pub(crate) mod serve;
 
 use format::{
@@ -120,7 +121,10 @@ pub fn router(state: HttpState) -> anyhow::Result<Router> {
         .layer(cors)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(trace)
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid)))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(tower::util::MapRequestLayer::new(
+            request_id::drop_invalid::<Body>,
+        )))
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -15,6 +15,7 @@
 //! - [`error`]: the one error type and its mapping to the contract's codes.
 //! - [`metrics`]: the Prometheus registry behind `/metrics`.
 //! - [`request_meta`]: the caller's user agent and IP, for resolvers.
+//! - `write_limit`: todo writes per account, checked by the todo mutations.
 
 pub mod app;
 pub mod auth;
@@ -26,3 +27,4 @@ pub mod http;
 pub mod metrics;
 pub mod request_meta;
 pub mod store;
+mod write_limit;

@@ -237,9 +237,11 @@ impl Auth {
         ip: Option<IpAddr>,
     ) -> Result<(SignedIn, TokenPair), AppError> {
         let user = self.check_viewer_password(db, viewer, current, ip).await?;
-        let local_part = user.email.split('@').next().unwrap_or_default();
-        let hints = [local_part, user.display_name.as_deref().unwrap_or_default()];
-        let new = password_policy::check(new, self.password_min_length, &hints)
+        let hints = password_policy::Hints {
+            email: &user.email,
+            display_name: user.display_name.as_deref(),
+        };
+        let new = password_policy::check(new, self.password_min_length, hints)
             .map_err(|why| AppError::bad_input("newPassword", why))?;
         let hash = self.passwords.hash(&new).await?;
         let (refresh_token, new_hash) = new_refresh_token();

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, InputObject, Object};
 
-use super::{ContextExt, DateTime, users::User};
+use super::{ContextExt, DateTime, text, users::User};
 use crate::{
     auth::{SignedIn, Signup, TokenPair},
     error::AppError,
@@ -18,8 +18,8 @@ pub struct SignupInput {
     /// Trimmed and lower-cased; must be a valid address. Unique regardless of case.
     email: String,
     /// 8 (or the configured minimum) to 128 characters, never truncated, NFKC-normalised;
-    /// common passwords and ones built from the email or display name are refused, with
-    /// the reason in the message.
+    /// common passwords, ones containing the email address, and ones made only of the
+    /// display name's words are refused, with the reason in the message.
     password: String,
     /// At most 100 characters; blank means none.
     display_name: Option<String>,
@@ -97,11 +97,13 @@ impl AuthMutation {
     /// `BAD_USER_INPUT` naming the field for a rule broken.
     async fn signup(&self, ctx: &Context<'_>, input: SignupInput) -> Result<AuthPayload, AppError> {
         let email = normalize_email(&input.email, "input.email")?;
+        text::line(&input.password, "input.password")?;
         let display_name = input
             .display_name
             .as_deref()
             .map(str::trim)
             .filter(|name| !name.is_empty());
+        text::line_opt(display_name, "input.displayName")?;
         if display_name.is_some_and(|name| name.chars().count() > DISPLAY_NAME_MAX) {
             return Err(AppError::bad_input(
                 "input.displayName",
@@ -122,6 +124,8 @@ impl AuthMutation {
     /// in about the same time.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload, AppError> {
         let email = input.email.trim().to_lowercase();
+        text::line(&email, "input.email")?;
+        text::line(&input.password, "input.password")?;
         let state = ctx.state()?;
         let signed_in = state
             .auth
@@ -153,6 +157,7 @@ async fn payload(
 /// Trims, lower-cases and checks an email address.
 fn normalize_email(raw: &str, field: &str) -> Result<String, AppError> {
     let email = raw.trim().to_lowercase();
+    text::line(&email, field)?;
     let domain_ok = email
         .rsplit_once('@')
         .is_some_and(|(_, domain)| domain.contains('.') && !domain.ends_with('.'));

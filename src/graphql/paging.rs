@@ -10,12 +10,14 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-use super::{ContextExt, DateTime, todos::Todo};
+use super::{ContextExt, DateTime, text, todos::Todo};
 use crate::{
     auth::UserId,
     db::DbConn,
     error::AppError,
-    store::todos::{self, Direction, Filter, ListQuery, Order, OrderField, Position, Priority},
+    store::todos::{
+        self, Direction, Filter, ListQuery, Order, OrderField, Position, Priority, SortKey,
+    },
 };
 
 const DEFAULT_PAGE: i32 = 20;
@@ -247,6 +249,7 @@ fn check_size(size: i32, field: &str) -> Result<i32, AppError> {
 
 fn to_filter(input: Option<TodoFilter>) -> Result<Filter, AppError> {
     let input = input.unwrap_or_default();
+    text::line_opt(input.search.as_deref(), "filter.search")?;
     if input
         .search
         .as_deref()
@@ -297,6 +300,11 @@ fn decode_cursor(
         serde_json::from_slice(&bytes).map_err(|_| bad("malformed"))?;
     if data.f != fingerprint || !data.p.fits(field) {
         return Err(bad("it was made for another filter or orderBy"));
+    }
+    // A cursor is only base64: its strings are as untrusted as any argument.
+    text::line(&data.p.id, arg)?;
+    if let SortKey::Text(key) = &data.p.key {
+        text::line(key, arg)?;
     }
     Ok(Some(data.p))
 }

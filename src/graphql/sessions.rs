@@ -6,7 +6,7 @@ use async_graphql::{Context, Enum, ID, Object};
 use super::{
     ContextExt, DateTime,
     auth::{AuthPayload, client_ip},
-    ids,
+    ids, text,
 };
 use crate::{
     auth::{self, Viewer},
@@ -99,6 +99,7 @@ impl SessionMutation {
         ctx: &Context<'_>,
         refresh_token: String,
     ) -> Result<AuthPayload, AppError> {
+        text::line(&refresh_token, "refreshToken")?;
         let state = ctx.state()?;
         let mut conn = ctx.conn().await?;
         let (signed_in, pair) = state
@@ -146,6 +147,8 @@ impl SessionMutation {
         new_password: String,
     ) -> Result<AuthPayload, AppError> {
         let viewer = ctx.viewer()?;
+        text::line(&current_password, "currentPassword")?;
+        text::line(&new_password, "newPassword")?;
         let state = ctx.state()?;
         let (signed_in, pair) = state
             .auth
@@ -164,6 +167,7 @@ impl SessionMutation {
     /// `INVALID_CREDENTIALS` when the password is wrong.
     async fn delete_account(&self, ctx: &Context<'_>, password: String) -> Result<bool, AppError> {
         let viewer = ctx.viewer()?;
+        text::line(&password, "password")?;
         let state = ctx.state()?;
         state
             .auth

@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
 
-use super::{ContextExt, DateTime, ids, paging};
+use super::{ContextExt, DateTime, ids, paging, text};
 use crate::{
     error::AppError,
     store::todos::{self, NewTodo, Priority, TodoChanges},
@@ -145,13 +145,14 @@ pub struct TodoMutation;
 
 #[Object]
 impl TodoMutation {
-    /// Creates a todo for the viewer.
+    /// Creates a todo for the viewer. `QUOTA_EXCEEDED` (with `limit`) when they already
+    /// hold the most todos an account may.
     async fn create_todo(
         &self,
         ctx: &Context<'_>,
         input: CreateTodoInput,
     ) -> Result<Todo, AppError> {
-        let viewer = ctx.viewer()?;
+        let viewer = ctx.writer()?;
         let new = NewTodo {
             title: check_title(&input.title)?,
             notes: check_notes(input.notes)?,
@@ -159,8 +160,10 @@ impl TodoMutation {
             due_at: input.due_at.map(|d| d.0),
             completed: input.completed.unwrap_or(false),
         };
+        let max_todos = ctx.state()?.max_todos;
         let mut conn = ctx.conn().await?;
-        Ok(Todo(todos::create(&mut conn, viewer.user_id(), new).await?))
+        let todo = todos::create(&mut conn, viewer.user_id(), new, max_todos).await?;
+        Ok(Todo(todo))
     }
 
     /// Changes the fields given. With `expectedVersion`, a todo changed since is `CONFLICT`
@@ -173,7 +176,7 @@ impl TodoMutation {
         input: UpdateTodoInput,
         expected_version: Option<i32>,
     ) -> Result<Todo, AppError> {
-        let viewer = ctx.viewer()?;
+        let viewer = ctx.writer()?;
         let changes = TodoChanges {
             title: required(input.title, "input.title")?
                 .map(|t| check_title(&t))
@@ -199,7 +202,7 @@ impl TodoMutation {
     /// Deletes a todo and returns its id. `NOT_FOUND` when it does not exist or is not the
     /// viewer's.
     async fn delete_todo(&self, ctx: &Context<'_>, id: ID) -> Result<ID, AppError> {
-        let viewer = ctx.viewer()?;
+        let viewer = ctx.writer()?;
         let raw = ids::decode_todo(&id, "id")?.ok_or(AppError::NotFound)?;
         let mut conn = ctx.conn().await?;
         if todos::delete(&mut conn, viewer.user_id(), &raw).await? {
@@ -216,7 +219,7 @@ impl TodoMutation {
         ctx: &Context<'_>,
         completed: bool,
     ) -> Result<i32, AppError> {
-        let viewer = ctx.viewer()?;
+        let viewer = ctx.writer()?;
         let mut conn = ctx.conn().await?;
         let n = todos::set_all_completed(&mut conn, viewer.user_id(), completed).await?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
@@ -224,7 +227,7 @@ impl TodoMutation {
 
     /// Deletes the viewer's completed todos; returns how many.
     async fn clear_completed_todos(&self, ctx: &Context<'_>) -> Result<i32, AppError> {
-        let viewer = ctx.viewer()?;
+        let viewer = ctx.writer()?;
         let mut conn = ctx.conn().await?;
         let n = todos::clear_completed(&mut conn, viewer.user_id()).await?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
@@ -254,6 +257,7 @@ fn nullable<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
 
 fn check_title(raw: &str) -> Result<String, AppError> {
     let title = raw.trim();
+    text::line(title, "input.title")?;
     let length = title.chars().count();
     if length == 0 {
         return Err(AppError::bad_input("input.title", "title cannot be empty"));
@@ -268,6 +272,9 @@ fn check_title(raw: &str) -> Result<String, AppError> {
 }
 
 fn check_notes(notes: Option<String>) -> Result<Option<String>, AppError> {
+    if let Some(notes) = &notes {
+        text::multiline(notes, "input.notes")?;
+    }
     if notes
         .as_deref()
         .is_some_and(|n| n.chars().count() > NOTES_MAX)

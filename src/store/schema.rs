@@ -9,6 +9,7 @@ diesel::table! {
         display_name -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        todo_count -> Integer,
     }
 }
 

@@ -2,6 +2,7 @@
 //! starts from [`owned_by`], so a todo of someone else reads as one that does not exist.
 
 mod listing;
+mod quota;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{dsl, prelude::*};
@@ -139,8 +140,14 @@ fn owned_by(owner: &UserId) -> dsl::Filter<todos::table, dsl::Eq<todos::owner_id
     todos::table.filter(todos::owner_id.eq(owner.as_str()))
 }
 
-/// Creates a todo for `owner`.
-pub async fn create(conn: &mut DbConn, owner: &UserId, new: NewTodo) -> Result<Todo, AppError> {
+/// Creates a todo for `owner`; `QUOTA_EXCEEDED`, writing nothing, when they already hold
+/// `max_todos`.
+pub async fn create(
+    conn: &mut DbConn,
+    owner: &UserId,
+    new: NewTodo,
+    max_todos: u32,
+) -> Result<Todo, AppError> {
     let now = super::now().naive_utc();
     let values = (
         todos::id.eq(uuid::Uuid::new_v4().to_string()),
@@ -155,21 +162,25 @@ pub async fn create(conn: &mut DbConn, owner: &UserId, new: NewTodo) -> Result<T
         todos::created_at.eq(now),
         todos::updated_at.eq(now),
     );
-    let todo = with_conn!(conn, |c| {
-        diesel::insert_into(todos::table)
-            .values(values)
-            .returning(Todo::as_returning())
-            .get_result(c)
-            .await
-    });
-    todo.map_err(|e| match e {
-        // The owner's account is gone: the token outlived it.
-        diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-            _,
-        ) => AppError::Unauthenticated(crate::error::AuthFailure::TokenInvalid),
-        e => e.into(),
+    conn.transaction(async |conn| {
+        quota::take_slot(conn, owner, max_todos).await?;
+        let todo = with_conn!(conn, |c| {
+            diesel::insert_into(todos::table)
+                .values(values)
+                .returning(Todo::as_returning())
+                .get_result(c)
+                .await
+        });
+        todo.map_err(|e| match e {
+            // The owner's account is gone: the token outlived it.
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                _,
+            ) => AppError::Unauthenticated(crate::error::AuthFailure::TokenInvalid),
+            e => e.into(),
+        })
     })
+    .await
 }
 
 /// The owner's todo with this id, if there is one.
@@ -270,12 +281,16 @@ fn apply(current: &Todo, changes: &TodoChanges) -> Option<Todo> {
 
 /// Deletes the owner's todo; `false` when there was none.
 pub async fn delete(conn: &mut DbConn, owner: &UserId, id: &str) -> Result<bool, AppError> {
-    let deleted = with_conn!(conn, |c| {
-        diesel::delete(owned_by(owner).filter(todos::id.eq(id)))
-            .execute(c)
-            .await
-    })?;
-    Ok(deleted > 0)
+    conn.transaction(async |conn| {
+        let deleted = with_conn!(conn, |c| {
+            diesel::delete(owned_by(owner).filter(todos::id.eq(id)))
+                .execute(c)
+                .await
+        })?;
+        quota::free_slots(conn, owner, deleted).await?;
+        Ok(deleted > 0)
+    })
+    .await
 }
 
 /// Marks all the owner's todos completed (or open); returns how many changed.
@@ -302,12 +317,16 @@ pub async fn set_all_completed(
 
 /// Deletes the owner's completed todos; returns how many.
 pub async fn clear_completed(conn: &mut DbConn, owner: &UserId) -> Result<usize, AppError> {
-    let deleted = with_conn!(conn, |c| {
-        diesel::delete(owned_by(owner).filter(todos::completed.eq(true)))
-            .execute(c)
-            .await
-    })?;
-    Ok(deleted)
+    conn.transaction(async |conn| {
+        let deleted = with_conn!(conn, |c| {
+            diesel::delete(owned_by(owner).filter(todos::completed.eq(true)))
+                .execute(c)
+                .await
+        })?;
+        quota::free_slots(conn, owner, deleted).await?;
+        Ok(deleted)
+    })
+    .await
 }
 
 /// The owner's todo counts, in one query.

@@ -358,6 +358,28 @@ impl TestApp {
         Some(())
     }
 
+    /// Takes the PostgreSQL database away from under the server: new connections are
+    /// refused, then its backends are terminated until none is left. Two steps, since
+    /// statements sent together run in one implicit transaction and the ban must be
+    /// committed first (or the pool just reconnects); and a connection that passed the ban
+    /// just before it took effect may not be in `pg_stat_activity` yet at the first look.
+    /// `None` on SQLite.
+    pub async fn pg_refuse_connections(&self) -> Option<()> {
+        self.pg_admin("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS false")
+            .await?;
+        self.pg_admin(
+            "DO $$ BEGIN FOR i IN 1..100 LOOP \
+               PERFORM pg_stat_clear_snapshot(); \
+               PERFORM pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{db}' AND pid <> pg_backend_pid(); \
+               PERFORM pg_sleep(0.05); PERFORM pg_stat_clear_snapshot(); \
+               EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity \
+                 WHERE datname = '{db}' AND pid <> pg_backend_pid()); \
+             END LOOP; END $$",
+        )
+        .await
+    }
+
     /// The viewer's `todoCounts` as `(all, active, completed)`.
     pub async fn counts(&self, token: &str) -> (i64, i64, i64) {
         let data = self

@@ -40,9 +40,7 @@ backend_tests!(health_routes_answer_200, |app| {
 
 backend_tests!(readyz_follows_the_database, |app| {
     // Only PostgreSQL can be taken away from under a running server.
-    let refuse = "ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS false; \
-                  SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'";
-    if app.pg_admin(refuse).await.is_none() {
+    if app.pg_refuse_connections().await.is_none() {
         return;
     }
     let response = app.get("/readyz", HeaderMap::new()).await;

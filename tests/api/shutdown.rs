@@ -152,8 +152,7 @@ backend_tests!(
         assert_eq!(readyz(app).await, StatusCode::OK);
 
         // The database refuses connections.
-        let refuse = format!("ALTER DATABASE \"{{db}}\" ALLOW_CONNECTIONS false; {TERMINATE}");
-        app.pg_admin(&refuse).await;
+        app.pg_refuse_connections().await;
         let away = Instant::now();
         tokio::time::sleep(Duration::from_secs(3)).await;
         let asked = Instant::now();
