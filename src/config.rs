@@ -1,9 +1,14 @@
 //! Every setting of the server: its flag, its environment variable and its default, in one
 //! place. `.env` is read by `main` before parsing, so a file and the environment agree.
 
-use std::{net::SocketAddr, path::PathBuf, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    path::PathBuf,
+    time::Duration,
+};
 
 use clap::{Parser, Subcommand, ValueEnum};
+use secrecy::SecretString;
 
 /// The command line: an optional subcommand (default `serve`) and the settings.
 #[derive(Debug, Parser)]
@@ -49,9 +54,10 @@ pub struct Settings {
     #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8000")]
     pub listen_addr: SocketAddr,
 
-    /// `sqlite://PATH` or `postgres://...` (TLS through `sslmode=require|verify-full`).
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/todo.db")]
-    pub database_url: String,
+    /// `sqlite://PATH` or `postgres://...` (TLS through `sslmode=require|verify-full`)
+    /// [default: sqlite://DATA_DIR/todo.db].
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
 
     /// Pooled database connections [default: 16 on PostgreSQL, 8 on SQLite].
     #[arg(long, env = "DATABASE_POOL_SIZE")]
@@ -66,8 +72,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
 
     /// HS256 signing secret, at least 32 bytes [default: generated once into DATA_DIR].
-    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
-    pub jwt_secret: Option<String>,
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub jwt_secret: Option<SecretString>,
 
     /// The `iss` claim issued and required.
     #[arg(long, env = "JWT_ISSUER", default_value = "todo-graphql")]
@@ -106,9 +112,10 @@ pub struct Settings {
         long,
         env = "JWT_SECRET_PREVIOUS",
         value_delimiter = ',',
-        hide_env_values = true
+        hide_env_values = true,
+        value_parser = parse_secret
     )]
-    pub jwt_secret_previous: Vec<String>,
+    pub jwt_secret_previous: Vec<SecretString>,
 
     /// PKCS#8 PEM file of the Ed25519 private key that signs with `JWT_ALGORITHM=EdDSA`.
     #[arg(long, env = "JWT_ED25519_PRIVATE_KEY_FILE")]
@@ -168,13 +175,8 @@ pub struct Settings {
     pub cors_allow_credentials: bool,
 
     /// Comma-separated proxy IP addresses whose `X-Forwarded-For` is believed.
-    #[arg(
-        long,
-        env = "TRUSTED_PROXIES",
-        value_delimiter = ',',
-        default_value = ""
-    )]
-    pub trusted_proxies: Vec<String>,
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_ip)]
+    pub trusted_proxies: Vec<IpAddr>,
 
     /// Minimum password length in characters (8 to 128; NIST asks 15 where the password is
     /// the only factor).
@@ -322,11 +324,25 @@ pub enum JwtAlgorithm {
 }
 
 impl Settings {
-    /// Whether `database_url` names a PostgreSQL server.
-    pub fn is_postgres(&self) -> bool {
-        self.database_url.starts_with("postgres://")
-            || self.database_url.starts_with("postgresql://")
+    /// The database to use: `DATABASE_URL`, or the SQLite file `todo.db` in `DATA_DIR`.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("todo.db").display()))
     }
+}
+
+/// A secret: kept out of `Debug`, and so out of every log line.
+fn parse_secret(value: &str) -> Result<SecretString, String> {
+    Ok(SecretString::from(value.trim()))
+}
+
+/// An IP address; an empty item of a comma-separated list is refused with the others.
+fn parse_ip(value: &str) -> Result<IpAddr, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| format!("{value:?} is not an IP address"))
 }
 
 /// A depth limit: 1 to 48, below the bracket nesting the parser is ever given.
@@ -367,5 +383,26 @@ mod tests {
         assert!(!settings.production);
         assert_eq!(settings.graphql_batch_max, 0);
         assert!(settings.cors_allowed_origins.iter().all(String::is_empty));
+        assert!(settings.trusted_proxies.is_empty());
+        assert_eq!(settings.database_url(), "sqlite://data/todo.db");
+    }
+
+    #[test]
+    fn the_sqlite_file_follows_data_dir_and_secrets_stay_out_of_debug() {
+        let parsed = Settings::try_parse_from([
+            "todo-graphql",
+            "--data-dir",
+            "/var/lib/todo",
+            "--jwt-secret",
+            "a-secret-that-is-long-enough-0123456789",
+            "--trusted-proxies",
+            "10.0.0.1,::1",
+        ])
+        .map_err(|e| e.to_string());
+        let settings = parsed.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(settings.database_url(), "sqlite:///var/lib/todo/todo.db");
+        assert!(!format!("{settings:?}").contains("a-secret"));
+        assert_eq!(settings.trusted_proxies.len(), 2);
+        assert!(Settings::try_parse_from(["todo-graphql", "--trusted-proxies", "nope"]).is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! The GraphQL schema: roots merged from one file per domain, and the context helpers
 //! every resolver uses to learn who is asking and to reach the database.
 
-mod auth;
+mod account;
 mod ids;
 mod limits;
 mod node;
@@ -31,18 +31,18 @@ pub struct QueryRoot(users::UserQuery, node::NodeQuery, todos::TodoQuery);
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
-    auth::AuthMutation,
+    account::AccountMutation,
     todos::TodoMutation,
     sessions::SessionMutation,
 );
 
-/// What resolvers share: the pool, the auth services and the limits on writing.
+/// What resolvers share: the pool, the account workflows and the limits on writing.
 #[derive(Clone)]
 pub struct AppState {
     /// The database pool.
-    pub db: crate::db::DbPool,
-    /// Tokens and passwords.
-    pub auth: crate::auth::Auth,
+    pub(crate) db: crate::db::DbPool,
+    /// Signup, login, sessions and the account's lifecycle.
+    pub(crate) accounts: crate::accounts::Accounts,
     /// The most todos one account may hold.
     pub(crate) max_todos: u32,
     /// Todo writes per account.
@@ -51,7 +51,7 @@ pub struct AppState {
 
 /// How the schema guards itself.
 #[derive(Debug, Clone, Copy)]
-pub struct Guards {
+pub struct SchemaOptions {
     /// The largest query cost.
     pub max_complexity: usize,
     /// Production: no introspection and no field suggestions.
@@ -60,7 +60,7 @@ pub struct Guards {
 
 /// Builds the schema over `state`, guarded by `guards`. (The document limits are checked
 /// by the HTTP layer before execution: see [`Limits::inspect`].)
-pub fn build(state: AppState, guards: Guards) -> TodoSchema {
+pub fn build(state: AppState, guards: SchemaOptions) -> TodoSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),

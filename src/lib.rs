@@ -9,7 +9,9 @@
 //! - [`app`]: builds the router and state from the settings; serves with graceful shutdown.
 //! - [`http`]: the routes; reads the bearer token before GraphQL runs.
 //! - [`graphql`]: the schema, one file per domain.
-//! - [`auth`]: who is asking (viewer, tokens, passwords).
+//! - `accounts`: the account workflows (signup, login, refresh, logout, password change,
+//!   deletion), between the schema and the store.
+//! - [`auth`]: who is asking, and the cryptography that proves it (tokens, keys, passwords).
 //! - [`store`]: every query; owner scoping lives here.
 //! - [`db`]: the pool over PostgreSQL or SQLite; the only module that knows there are two.
 //! - [`error`]: the one error type and its mapping to the contract's codes.
@@ -17,6 +19,7 @@
 //! - [`request_meta`]: the caller's user agent and IP, for resolvers.
 //! - `write_limit`: todo writes per account, checked by the todo mutations.
 
+mod accounts;
 pub mod app;
 pub mod auth;
 pub mod config;

@@ -8,6 +8,7 @@
 //! an Ed25519 key's kid its RFC 7638 thumbprint. Only public keys are ever published (the
 //! JWKS document); HS256 secrets never are.
 
+use secrecy::ExposeSecret as _;
 use std::collections::HashMap;
 
 use anyhow::Context;
@@ -109,7 +110,7 @@ impl KeySet {
         let previous: Vec<Vec<u8>> = settings
             .jwt_secret_previous
             .iter()
-            .map(|s| s.trim().as_bytes().to_vec())
+            .map(|s| s.expose_secret().trim().as_bytes().to_vec())
             .filter(|s| !s.is_empty())
             .collect();
         match settings.jwt_algorithm {

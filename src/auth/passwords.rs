@@ -14,6 +14,7 @@ use argon2::{
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::Proof;
 use crate::error::AppError;
 
 /// Hashes and checks passwords.
@@ -60,6 +61,7 @@ impl Passwords {
     /// Builds the hasher with the OWASP parameters, and its dummy hash (one slow hash, done
     /// at start so the first unknown-email login is not faster than the rest). At most
     /// `concurrency` hashes run at once; a caller waits `queue_timeout` for a slot at most.
+    #[cfg(test)]
     pub async fn new(concurrency: usize, queue_timeout: Duration) -> anyhow::Result<Self> {
         Self::with_params(Argon2Params::default(), concurrency, queue_timeout).await
     }
@@ -119,9 +121,22 @@ impl Passwords {
         Ok(hash)
     }
 
-    /// Whether `password` matches `hash`; with no hash, checks against the dummy one and
-    /// answers `false`, taking the same time.
-    pub async fn verify(&self, password: &str, hash: Option<String>) -> Result<bool, AppError> {
+    /// A hash of the password chosen for an account being created, with the proof that
+    /// stands for that account once it is stored with this hash.
+    pub(crate) async fn hash_for_new_account(
+        &self,
+        password: &str,
+    ) -> Result<(String, Proof), AppError> {
+        Ok((self.hash(password).await?, Proof(())))
+    }
+
+    /// The proof of who the caller is when `password` matches `hash`; with no hash, checks
+    /// against the dummy one and answers `None`, taking the same time.
+    pub(crate) async fn verify(
+        &self,
+        password: &str,
+        hash: Option<String>,
+    ) -> Result<Option<Proof>, AppError> {
         let permit = self.slot().await?;
         let inner = Arc::clone(&self.inner);
         let password = password.to_owned();
@@ -139,7 +154,7 @@ impl Passwords {
         })
         .await
         .context("password check task")??;
-        Ok(valid)
+        Ok(valid.then_some(Proof(())))
     }
 }
 
@@ -183,9 +198,15 @@ mod tests {
             passwords
                 .verify("correct horse", Some(hash.clone()))
                 .await?
+                .is_some()
         );
-        assert!(!passwords.verify("correct horsf", Some(hash)).await?);
-        assert!(!passwords.verify("anything", None).await?);
+        assert!(
+            passwords
+                .verify("correct horsf", Some(hash))
+                .await?
+                .is_none()
+        );
+        assert!(passwords.verify("anything", None).await?.is_none());
         Ok(())
     }
 
@@ -205,7 +226,12 @@ mod tests {
         assert!(!current.needs_rehash(&new_hash));
         assert!(!old.needs_rehash(&old_hash));
         // An old hash still verifies: the rehash happens after a good login.
-        assert!(current.verify("correct horse", Some(old_hash)).await?);
+        assert!(
+            current
+                .verify("correct horse", Some(old_hash))
+                .await?
+                .is_some()
+        );
         Ok(())
     }
 

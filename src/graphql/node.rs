@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Interface, Object};
 
-use super::{ContextExt, ids, sessions::Session, todos::Todo, users};
+use super::{ContextExt, ids, sessions::SessionObject, todos::Todo, users};
 use crate::{
     error::AppError,
     store::{sessions, todos},
@@ -13,11 +13,11 @@ use crate::{
 #[graphql(field(name = "id", ty = "ID", desc = "Opaque global id."))]
 pub enum Node {
     /// A user.
-    User(users::User),
+    User(users::UserObject),
     /// A todo.
     Todo(Todo),
     /// A session.
-    Session(Session),
+    Session(SessionObject),
 }
 
 /// The `node` query.
@@ -45,7 +45,7 @@ impl NodeQuery {
             ids::Kind::Session => {
                 let mut conn = ctx.conn().await?;
                 let session = sessions::get(&mut conn, viewer.user_id(), &raw).await?;
-                Ok(session.map(|row| Node::Session(Session::new(row, viewer))))
+                Ok(session.map(|row| Node::Session(SessionObject::new(row, viewer))))
             }
         }
     }

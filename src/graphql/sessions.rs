@@ -3,24 +3,18 @@
 
 use async_graphql::{Context, Enum, ID, Object};
 
-use super::{
-    ContextExt, DateTime,
-    auth::{AuthPayload, client_ip},
-    ids, text,
-};
+use super::{ContextExt, DateTime, account::AuthPayload, ids, text};
 use crate::{
-    auth::{self, Viewer},
-    error::AppError,
-    store::sessions,
+    accounts::SignOut, auth::Viewer, error::AppError, request_meta::RequestMeta, store::sessions,
 };
 
 /// One of the viewer's signed-in sessions (a device or browser).
-pub struct Session {
+pub(crate) struct SessionObject {
     row: sessions::Session,
     current: bool,
 }
 
-impl Session {
+impl SessionObject {
     /// A session row as `viewer` sees it.
     pub fn new(row: sessions::Session, viewer: &Viewer) -> Self {
         let current = row.id == viewer.session_id().as_str();
@@ -29,8 +23,8 @@ impl Session {
 }
 
 /// A signed-in session: started by a signup or login, kept alive by `refreshSession`.
-#[Object]
-impl Session {
+#[Object(name = "Session")]
+impl SessionObject {
     /// Opaque global id.
     pub async fn id(&self) -> ID {
         ids::encode(ids::Kind::Session, &self.row.id)
@@ -73,7 +67,7 @@ pub enum LogoutScope {
     All,
 }
 
-impl From<LogoutScope> for auth::LogoutScope {
+impl From<LogoutScope> for SignOut {
     fn from(scope: LogoutScope) -> Self {
         match scope {
             LogoutScope::Current => Self::Current,
@@ -101,12 +95,11 @@ impl SessionMutation {
     ) -> Result<AuthPayload, AppError> {
         text::line(&refresh_token, "refreshToken")?;
         let state = ctx.state()?;
-        let mut conn = ctx.conn().await?;
-        let (signed_in, pair) = state
-            .auth
-            .refresh(&mut conn, &refresh_token, client_ip(ctx))
+        let signed_in = state
+            .accounts
+            .refresh(&refresh_token, client_ip(ctx))
             .await?;
-        Ok(AuthPayload::new(signed_in, pair))
+        Ok(AuthPayload::new(signed_in))
     }
 
     /// Ends sessions: this one (`CURRENT`), every other (`OTHERS`) or all (`ALL`). Their
@@ -118,9 +111,7 @@ impl SessionMutation {
     ) -> Result<i32, AppError> {
         let scope = scope.unwrap_or_default();
         let viewer = ctx.viewer()?;
-        let state = ctx.state()?;
-        let mut conn = ctx.conn().await?;
-        let count = state.auth.logout(&mut conn, viewer, scope.into()).await?;
+        let count = ctx.state()?.accounts.logout(viewer, scope.into()).await?;
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 
@@ -132,9 +123,7 @@ impl SessionMutation {
         if kind != ids::Kind::Session {
             return Err(AppError::NotFound);
         }
-        let state = ctx.state()?;
-        let mut conn = ctx.conn().await?;
-        state.auth.revoke_session(&mut conn, viewer, &raw).await?;
+        ctx.state()?.accounts.revoke_session(viewer, &raw).await?;
         Ok(true)
     }
 
@@ -150,17 +139,11 @@ impl SessionMutation {
         text::line(&current_password, "currentPassword")?;
         text::line(&new_password, "newPassword")?;
         let state = ctx.state()?;
-        let (signed_in, pair) = state
-            .auth
-            .change_password(
-                &state.db,
-                viewer,
-                &current_password,
-                &new_password,
-                client_ip(ctx),
-            )
+        let signed_in = state
+            .accounts
+            .change_password(viewer, &current_password, &new_password, client_ip(ctx))
             .await?;
-        Ok(AuthPayload::new(signed_in, pair))
+        Ok(AuthPayload::new(signed_in))
     }
 
     /// Deletes the account with its todos and sessions; its tokens stop working at once.
@@ -170,9 +153,13 @@ impl SessionMutation {
         text::line(&password, "password")?;
         let state = ctx.state()?;
         state
-            .auth
-            .delete_account(&state.db, viewer, &password, client_ip(ctx))
+            .accounts
+            .delete_account(viewer, &password, client_ip(ctx))
             .await?;
         Ok(true)
     }
+}
+
+fn client_ip(ctx: &Context<'_>) -> Option<std::net::IpAddr> {
+    ctx.data_opt::<RequestMeta>().and_then(|meta| meta.ip)
 }

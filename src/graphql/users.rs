@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 
-use super::{ContextExt, DateTime, ids, sessions::Session};
+use super::{ContextExt, DateTime, ids, sessions::SessionObject};
 use crate::{
     auth::UserId,
     error::{AppError, AuthFailure},
@@ -10,12 +10,12 @@ use crate::{
 };
 
 /// An account, only ever shown to its owner.
-pub struct User {
+pub(crate) struct UserObject {
     row: users::User,
     owner: UserId,
 }
 
-impl User {
+impl UserObject {
     /// The account `owner` proved to be theirs.
     pub fn new(row: users::User, owner: UserId) -> Self {
         Self { row, owner }
@@ -23,8 +23,8 @@ impl User {
 }
 
 /// A person with an account.
-#[Object]
-impl User {
+#[Object(name = "User")]
+impl UserObject {
     /// Opaque global id.
     pub async fn id(&self) -> ID {
         ids::encode(ids::Kind::User, &self.row.id)
@@ -42,13 +42,13 @@ impl User {
         self.row.created_at().into()
     }
     /// The account's live sessions (signed-in devices), newest first.
-    async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<Session>, AppError> {
+    async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<SessionObject>, AppError> {
         let viewer = ctx.viewer()?;
         let mut conn = ctx.conn().await?;
         let rows = sessions::list(&mut conn, &self.owner).await?;
         Ok(rows
             .into_iter()
-            .map(|row| Session::new(row, viewer))
+            .map(|row| SessionObject::new(row, viewer))
             .collect())
     }
     /// How many todos the account has: the TodoMVC "items left" figures.
@@ -82,17 +82,18 @@ pub struct UserQuery;
 #[Object]
 impl UserQuery {
     /// The signed-in user. `UNAUTHENTICATED` without a token.
-    async fn me(&self, ctx: &Context<'_>) -> Result<User, AppError> {
+    async fn me(&self, ctx: &Context<'_>) -> Result<UserObject, AppError> {
         let viewer = ctx.viewer()?;
         load_viewer(ctx, viewer.user_id()).await
     }
 }
 
-/// The viewer's account; `UNAUTHENTICATED` when it no longer exists.
-pub async fn load_viewer(ctx: &Context<'_>, owner: &UserId) -> Result<User, AppError> {
+/// The viewer's account; `UNAUTHENTICATED` (`SESSION_REVOKED`: deleting an account revokes
+/// its sessions) when it no longer exists.
+pub(crate) async fn load_viewer(ctx: &Context<'_>, owner: &UserId) -> Result<UserObject, AppError> {
     let mut conn = ctx.conn().await?;
     let row = users::find(&mut conn, owner)
         .await?
-        .ok_or(AppError::Unauthenticated(AuthFailure::TokenInvalid))?;
-    Ok(User::new(row, owner.clone()))
+        .ok_or(AppError::Unauthenticated(AuthFailure::SessionRevoked))?;
+    Ok(UserObject::new(row, owner.clone()))
 }

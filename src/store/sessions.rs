@@ -64,6 +64,8 @@ impl Session {
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = refresh_tokens)]
 pub struct RefreshToken {
+    /// Its SHA-256, hex.
+    pub token_hash: String,
     expires_at: NaiveDateTime,
     used_at: Option<NaiveDateTime>,
 }
@@ -96,6 +98,8 @@ pub struct NewSession<'a> {
 pub enum Which<'a> {
     /// This one.
     One(&'a SessionId),
+    /// The one a client named by its id: unverified, so only the owner filter scopes it.
+    Named(&'a str),
     /// All but this one.
     AllBut(&'a SessionId),
     /// All of them.
@@ -183,7 +187,7 @@ pub async fn get(conn: &mut DbConn, owner: &UserId, id: &str) -> Result<Option<S
 /// Marks the unused refresh token with this hash as used, now; the id of its session when
 /// this call was the one that did (so of two concurrent refreshes, one wins here).
 ///
-/// A write, so it can open a transaction on SQLite (see [`DbConn::begin`]).
+/// A write, so it can open a transaction on SQLite (see [`DbConn::transaction`]).
 pub async fn claim(conn: &mut DbConn, hash: &str) -> Result<Option<String>, AppError> {
     let now = super::now().naive_utc();
     let claimed = with_conn!(conn, |c| {
@@ -306,6 +310,7 @@ pub async fn revoke(
     }
     let ids = match which {
         Which::One(id) => revoke_where!(sessions::id.eq(id.as_str())),
+        Which::Named(id) => revoke_where!(sessions::id.eq(id)),
         Which::AllBut(id) => revoke_where!(sessions::id.ne(id.as_str())),
         Which::All => revoke_where!(sessions::id.is_not_null()),
     }?;

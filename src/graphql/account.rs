@@ -1,10 +1,11 @@
-//! `signup` and `login`, and the rules their inputs must follow. Each starts a session.
+//! `signup` and `login`, the rules their inputs must follow, and the `AuthPayload` every
+//! mutation that starts or renews a session returns.
 
 use async_graphql::{Context, InputObject, Object};
 
-use super::{ContextExt, DateTime, text, users::User};
+use super::{ContextExt, DateTime, text, users::UserObject};
 use crate::{
-    auth::{SignedIn, Signup, TokenPair},
+    accounts::{SignedIn, Signup},
     error::AppError,
     request_meta::RequestMeta,
 };
@@ -41,18 +42,19 @@ pub struct AuthPayload {
     expires_at: DateTime,
     refresh_token: String,
     refresh_token_expires_at: DateTime,
-    user: User,
+    user: UserObject,
 }
 
 impl AuthPayload {
     /// The payload of a session's fresh tokens.
-    pub(super) fn new(signed_in: SignedIn, pair: TokenPair) -> Self {
+    pub(super) fn new(signed_in: SignedIn) -> Self {
+        let pair = signed_in.tokens;
         Self {
             token: pair.access.token,
             expires_at: pair.access.expires_at.into(),
             refresh_token: pair.refresh_token,
             refresh_token_expires_at: pair.refresh_expires_at.into(),
-            user: User::new(signed_in.user, signed_in.user_id),
+            user: UserObject::new(signed_in.user, signed_in.user_id),
         }
     }
 }
@@ -82,17 +84,17 @@ impl AuthPayload {
         self.refresh_token_expires_at
     }
     /// The signed-in user.
-    async fn user(&self) -> &User {
+    async fn user(&self) -> &UserObject {
         &self.user
     }
 }
 
 /// Account mutations.
 #[derive(Default)]
-pub struct AuthMutation;
+pub struct AccountMutation;
 
 #[Object]
-impl AuthMutation {
+impl AccountMutation {
     /// Creates an account and signs it in. `EMAIL_TAKEN` if the email exists (in any case);
     /// `BAD_USER_INPUT` naming the field for a rule broken.
     async fn signup(&self, ctx: &Context<'_>, input: SignupInput) -> Result<AuthPayload, AppError> {
@@ -116,8 +118,8 @@ impl AuthMutation {
             password: &input.password,
             display_name,
         };
-        let signed_in = state.auth.signup(&state.db, signup, client_ip(ctx)).await?;
-        payload(ctx, &mut ctx.conn().await?, signed_in).await
+        let signed_in = state.accounts.signup(signup, &meta(ctx)).await?;
+        Ok(AuthPayload::new(signed_in))
     }
 
     /// Signs in. An unknown email and a wrong password get the same `INVALID_CREDENTIALS`,
@@ -128,30 +130,16 @@ impl AuthMutation {
         text::line(&input.password, "input.password")?;
         let state = ctx.state()?;
         let signed_in = state
-            .auth
-            .login(&state.db, &email, &input.password, client_ip(ctx))
+            .accounts
+            .login(&email, &input.password, &meta(ctx))
             .await?;
-        payload(ctx, &mut ctx.conn().await?, signed_in).await
+        Ok(AuthPayload::new(signed_in))
     }
 }
 
-pub(super) fn client_ip(ctx: &Context<'_>) -> Option<std::net::IpAddr> {
-    ctx.data_opt::<RequestMeta>().and_then(|meta| meta.ip)
-}
-
-/// Starts a session for `signed_in`, recording where the request came from.
-async fn payload(
-    ctx: &Context<'_>,
-    conn: &mut crate::db::DbConn,
-    signed_in: SignedIn,
-) -> Result<AuthPayload, AppError> {
-    let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
-    let pair = ctx
-        .state()?
-        .auth
-        .start_session(conn, &signed_in.user_id, &meta)
-        .await?;
-    Ok(AuthPayload::new(signed_in, pair))
+/// Where the request came from, recorded with the sessions it starts.
+fn meta(ctx: &Context<'_>) -> RequestMeta {
+    ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default()
 }
 
 /// Trims, lower-cases and checks an email address.
