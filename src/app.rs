@@ -167,7 +167,7 @@ fn http_options(settings: &Settings) -> HttpOptions {
         request_timeout: settings.request_timeout,
         batch_max: usize::from(settings.graphql_batch_max),
         graphiql: !settings.production,
-        trusted_proxies: settings.trusted_proxies.clone(),
+        trusted_proxies: settings.trusted_proxies.0.clone(),
         cors_origins: settings.cors_allowed_origins.clone(),
         cors_credentials: settings.cors_allow_credentials,
         body_read_timeout: settings.body_read_timeout,

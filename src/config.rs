@@ -175,8 +175,8 @@ pub struct Settings {
     pub cors_allow_credentials: bool,
 
     /// Comma-separated proxy IP addresses whose `X-Forwarded-For` is believed.
-    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_ip)]
-    pub trusted_proxies: Vec<IpAddr>,
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "", value_parser = parse_ips)]
+    pub trusted_proxies: IpList,
 
     /// Minimum password length in characters (8 to 128; NIST asks 15 where the password is
     /// the only factor).
@@ -337,12 +337,21 @@ fn parse_secret(value: &str) -> Result<SecretString, String> {
     Ok(SecretString::from(value.trim()))
 }
 
-/// An IP address; an empty item of a comma-separated list is refused with the others.
-fn parse_ip(value: &str) -> Result<IpAddr, String> {
+/// A comma-separated list of IP addresses; empty items (and an empty list) are allowed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IpList(pub Vec<IpAddr>);
+
+fn parse_ips(value: &str) -> Result<IpList, String> {
     value
-        .trim()
-        .parse()
-        .map_err(|_| format!("{value:?} is not an IP address"))
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse()
+                .map_err(|_| format!("{item:?} is not an IP address"))
+        })
+        .collect::<Result<_, _>>()
+        .map(IpList)
 }
 
 /// A depth limit: 1 to 48, below the bracket nesting the parser is ever given.
@@ -383,7 +392,7 @@ mod tests {
         assert!(!settings.production);
         assert_eq!(settings.graphql_batch_max, 0);
         assert!(settings.cors_allowed_origins.iter().all(String::is_empty));
-        assert!(settings.trusted_proxies.is_empty());
+        assert!(settings.trusted_proxies.0.is_empty());
         assert_eq!(settings.database_url(), "sqlite://data/todo.db");
     }
 
@@ -402,7 +411,7 @@ mod tests {
         let settings = parsed.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(settings.database_url(), "sqlite:///var/lib/todo/todo.db");
         assert!(!format!("{settings:?}").contains("a-secret"));
-        assert_eq!(settings.trusted_proxies.len(), 2);
+        assert_eq!(settings.trusted_proxies.0.len(), 2);
         assert!(Settings::try_parse_from(["todo-graphql", "--trusted-proxies", "nope"]).is_err());
     }
 }

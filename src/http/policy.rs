@@ -1,4 +1,4 @@
-//! The HTTP guards: CORS from an allowlist, security headers, the CSRF rule's headers, and
+//! What browsers and proxies are trusted with: CORS from an allowlist, security headers, the CSRF rule's headers, and
 //! the client address behind trusted proxies.
 
 use std::{net::IpAddr, time::Duration};
