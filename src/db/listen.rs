@@ -7,7 +7,7 @@ use std::time::Duration;
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use futures_util::StreamExt as _;
 
-use super::{Target, establish_pg, parse_url};
+use super::{Target, parse_url, pg::establish_pg};
 
 /// What a [`listen`] task reports.
 #[derive(Debug)]

@@ -1,0 +1,48 @@
+//! Parsing the settings: rates, defaults, secrets and addresses.
+
+use super::*;
+
+#[test]
+fn rates_parse_or_turn_off() {
+    let rate = parse_rate("30/5m").ok().and_then(|r| r.0);
+    assert_eq!(
+        rate,
+        Some(Rate {
+            count: 30,
+            period: Duration::from_secs(300)
+        })
+    );
+    assert_eq!(parse_rate("off"), Ok(RateLimit(None)));
+    assert!(parse_rate("30").is_err());
+    assert!(parse_rate("0/5m").is_err());
+}
+
+#[test]
+fn defaults_need_no_configuration() {
+    let settings = Settings::try_parse_from(["todo-graphql"]).map_err(|e| e.to_string());
+    let settings = settings.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!settings.production);
+    assert_eq!(settings.graphql_batch_max, 0);
+    assert!(settings.cors_allowed_origins.iter().all(String::is_empty));
+    assert!(settings.trusted_proxies.0.is_empty());
+    assert_eq!(settings.database_url(), "sqlite://data/todo.db");
+}
+
+#[test]
+fn the_sqlite_file_follows_data_dir_and_secrets_stay_out_of_debug() {
+    let parsed = Settings::try_parse_from([
+        "todo-graphql",
+        "--data-dir",
+        "/var/lib/todo",
+        "--jwt-secret",
+        "a-secret-that-is-long-enough-0123456789",
+        "--trusted-proxies",
+        "10.0.0.1,::1",
+    ])
+    .map_err(|e| e.to_string());
+    let settings = parsed.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(settings.database_url(), "sqlite:///var/lib/todo/todo.db");
+    assert!(!format!("{settings:?}").contains("a-secret"));
+    assert_eq!(settings.trusted_proxies.0.len(), 2);
+    assert!(Settings::try_parse_from(["todo-graphql", "--trusted-proxies", "nope"]).is_err());
+}
