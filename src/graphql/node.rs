@@ -11,7 +11,7 @@ use crate::{
 /// An object with an opaque global id.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "Opaque global id."))]
-pub enum Node {
+pub(crate) enum Node {
     /// A user.
     User(users::User),
     /// A todo.
@@ -22,7 +22,7 @@ pub enum Node {
 
 /// The `node` query.
 #[derive(Default)]
-pub struct NodeQuery;
+pub(crate) struct NodeQuery;
 
 #[Object]
 impl NodeQuery {

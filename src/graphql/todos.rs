@@ -1,25 +1,26 @@
-//! Todos: the `Todo` type, its queries and its mutations. Every resolver takes the owner
+//! Todos: the `Todo` type and `Priority`, its queries and its mutations. Every resolver takes the owner
 //! from `ctx.viewer()?`; the store cannot be called without it.
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 
 use super::{ContextExt, DateTime, ids, paging, text};
 use crate::{
     error::AppError,
-    store::todos::{self, NewTodo, Priority, TodoChanges},
+    store::todos::{self, NewTodo, TodoChanges},
 };
 
 const TITLE_MAX: usize = 500;
 const NOTES_MAX: usize = 10_000;
 
 /// A todo, seen by its owner.
-pub struct Todo(pub todos::Todo);
+#[derive(Clone)]
+pub(crate) struct Todo(pub(crate) todos::Todo);
 
 /// Something to do.
 #[Object]
 impl Todo {
     /// Opaque global id.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ids::encode(ids::Kind::Todo, &self.0.id)
     }
     /// Trimmed, 1 to 500 characters.
@@ -40,7 +41,7 @@ impl Todo {
     }
     /// How urgent it is.
     async fn priority(&self) -> Priority {
-        self.0.priority()
+        self.0.priority().into()
     }
     /// When it is due, if ever.
     async fn due_at(&self) -> Option<DateTime> {
@@ -61,9 +62,44 @@ impl Todo {
     }
 }
 
+/// How urgent a todo is; stored as 0 to 3 so that sorting by it means something.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Priority {
+    /// No priority (the default).
+    None,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+}
+
+impl From<Priority> for todos::Priority {
+    fn from(priority: Priority) -> Self {
+        match priority {
+            Priority::None => Self::None,
+            Priority::Low => Self::Low,
+            Priority::Medium => Self::Medium,
+            Priority::High => Self::High,
+        }
+    }
+}
+
+impl From<todos::Priority> for Priority {
+    fn from(priority: todos::Priority) -> Self {
+        match priority {
+            todos::Priority::None => Self::None,
+            todos::Priority::Low => Self::Low,
+            todos::Priority::Medium => Self::Medium,
+            todos::Priority::High => Self::High,
+        }
+    }
+}
+
 /// A new todo.
 #[derive(InputObject)]
-pub struct CreateTodoInput {
+pub(crate) struct CreateTodoInput {
     /// Trimmed; 1 to 500 characters.
     title: String,
     /// At most 10,000 characters.
@@ -79,7 +115,7 @@ pub struct CreateTodoInput {
 /// A partial update: a field left out is unchanged; an explicit null clears `notes` or
 /// `dueAt`, and is `BAD_USER_INPUT` for `title`, `priority` and `completed`.
 #[derive(InputObject)]
-pub struct UpdateTodoInput {
+pub(crate) struct UpdateTodoInput {
     /// Trimmed; 1 to 500 characters.
     title: MaybeUndefined<String>,
     /// At most 10,000 characters; null clears.
@@ -94,7 +130,7 @@ pub struct UpdateTodoInput {
 
 /// Todo queries.
 #[derive(Default)]
-pub struct TodoQuery;
+pub(crate) struct TodoQuery;
 
 #[Object]
 impl TodoQuery {
@@ -141,7 +177,7 @@ impl TodoQuery {
 
 /// Todo mutations.
 #[derive(Default)]
-pub struct TodoMutation;
+pub(crate) struct TodoMutation;
 
 #[Object]
 impl TodoMutation {
@@ -156,7 +192,7 @@ impl TodoMutation {
         let new = NewTodo {
             title: check_title(&input.title)?,
             notes: check_notes(input.notes)?,
-            priority: input.priority.unwrap_or_default(),
+            priority: input.priority.map(Into::into).unwrap_or_default(),
             due_at: input.due_at.map(|d| d.0),
             completed: input.completed.unwrap_or(false),
         };
@@ -182,7 +218,7 @@ impl TodoMutation {
                 .map(|t| check_title(&t))
                 .transpose()?,
             notes: nullable(input.notes).map(check_notes).transpose()?,
-            priority: required(input.priority, "input.priority")?,
+            priority: required(input.priority, "input.priority")?.map(Into::into),
             due_at: nullable(input.due_at).map(|d| d.map(|d| d.0)),
             completed: required(input.completed, "input.completed")?,
         };
