@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Interface, Object};
 
-use super::{ContextExt, ids, sessions::Session, todos::Todo, users};
+use super::{ContextExt, ids, sessions::Session, todos::TodoObject, users};
 use crate::{
     error::AppError,
     store::{sessions, todos},
@@ -15,7 +15,7 @@ pub(crate) enum Node {
     /// A user.
     User(users::User),
     /// A todo.
-    Todo(Todo),
+    Todo(TodoObject),
     /// A session.
     Session(Session),
 }
@@ -35,7 +35,7 @@ impl NodeQuery {
             ids::Kind::Todo => {
                 let mut conn = ctx.conn().await?;
                 let todo = todos::get(&mut conn, viewer.user_id(), &raw).await?;
-                Ok(todo.map(|t| Node::Todo(Todo(t))))
+                Ok(todo.map(|t| Node::Todo(TodoObject(t))))
             }
             ids::Kind::User if raw == viewer.user_id().as_str() => {
                 let user = users::load_viewer(ctx, viewer.user_id()).await?;

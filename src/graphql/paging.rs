@@ -5,7 +5,7 @@ mod cursor;
 
 use async_graphql::{ComplexObject, Context, Enum, InputObject, SimpleObject};
 
-use super::{ContextExt, DateTime, text, todos::Priority, todos::Todo};
+use super::{ContextExt, DateTime, text, todos::Priority, todos::TodoObject};
 use crate::{
     auth::UserId,
     db::DbConn,
@@ -111,7 +111,7 @@ pub(crate) struct Args {
 #[graphql(complex)]
 pub(crate) struct TodoEdge {
     /// The todo.
-    node: Todo,
+    node: TodoObject,
     #[graphql(skip)]
     position: Position,
     #[graphql(skip)]
@@ -173,7 +173,7 @@ pub(crate) struct TodoConnection {
 #[ComplexObject]
 impl TodoConnection {
     /// The todos of the page, without cursors.
-    async fn nodes(&self) -> Vec<Todo> {
+    async fn nodes(&self) -> Vec<TodoObject> {
         self.edges.iter().map(|e| e.node.clone()).collect()
     }
 
@@ -237,7 +237,7 @@ impl TodoConnection {
         let edges: Vec<TodoEdge> = rows
             .into_iter()
             .map(|(todo, position)| TodoEdge {
-                node: Todo(todo),
+                node: TodoObject(todo),
                 position,
                 cursors: cursors.clone(),
             })

@@ -12,13 +12,13 @@ use crate::{
 const TITLE_MAX: usize = 500;
 const NOTES_MAX: usize = 10_000;
 
-/// A todo, seen by its owner.
+/// A todo, seen by its owner: the schema's `Todo` over the store's row.
 #[derive(Clone)]
-pub(crate) struct Todo(pub(crate) todos::Todo);
+pub(crate) struct TodoObject(pub(crate) todos::Todo);
 
 /// Something to do.
-#[Object]
-impl Todo {
+#[Object(name = "Todo")]
+impl TodoObject {
     /// Opaque global id.
     pub(crate) async fn id(&self) -> ID {
         ids::encode(ids::Kind::Todo, &self.0.id)
@@ -135,7 +135,7 @@ pub(crate) struct TodoQuery;
 #[Object]
 impl TodoQuery {
     /// One of the viewer's todos; null when it does not exist or is not the viewer's.
-    async fn todo(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Todo>, AppError> {
+    async fn todo(&self, ctx: &Context<'_>, id: ID) -> Result<Option<TodoObject>, AppError> {
         let viewer = ctx.viewer()?;
         let Some(raw) = ids::decode_todo(&id, "id")? else {
             return Ok(None);
@@ -143,7 +143,7 @@ impl TodoQuery {
         let mut conn = ctx.conn().await?;
         Ok(todos::get(&mut conn, viewer.user_id(), &raw)
             .await?
-            .map(Todo))
+            .map(TodoObject))
     }
 
     /// The viewer's todos, a Relay connection with keyset cursors. `first`/`last` default
@@ -187,7 +187,7 @@ impl TodoMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateTodoInput,
-    ) -> Result<Todo, AppError> {
+    ) -> Result<TodoObject, AppError> {
         let viewer = ctx.writer()?;
         let new = NewTodo {
             title: check_title(&input.title)?,
@@ -199,7 +199,7 @@ impl TodoMutation {
         let max_todos = ctx.state()?.max_todos;
         let mut conn = ctx.conn().await?;
         let todo = todos::create(&mut conn, viewer.user_id(), new, max_todos).await?;
-        Ok(Todo(todo))
+        Ok(TodoObject(todo))
     }
 
     /// Changes the fields given. With `expectedVersion`, a todo changed since is `CONFLICT`
@@ -211,7 +211,7 @@ impl TodoMutation {
         id: ID,
         input: UpdateTodoInput,
         expected_version: Option<i32>,
-    ) -> Result<Todo, AppError> {
+    ) -> Result<TodoObject, AppError> {
         let viewer = ctx.writer()?;
         let changes = TodoChanges {
             title: required(input.title, "input.title")?
@@ -232,7 +232,7 @@ impl TodoMutation {
             expected_version,
         )
         .await?;
-        Ok(Todo(todo))
+        Ok(TodoObject(todo))
     }
 
     /// Deletes a todo and returns its id. `NOT_FOUND` when it does not exist or is not the
