@@ -1,5 +1,5 @@
-//! Todos: the `Todo` type and `Priority`, its queries and its mutations. Every resolver takes the owner
-//! from `ctx.viewer()?`; the store cannot be called without it.
+//! Todos: the `Todo` type and `Priority`, their queries and mutations. Every resolver takes
+//! the owner from `ctx.viewer()?`; the store cannot be called without it.
 
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 
