@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, Interface, Object};
 
-use super::{ContextExt, ids, sessions::SessionObject, todos::Todo, users};
+use super::{ContextExt, ids, sessions::SessionObject, todos::TodoObject, users};
 use crate::{
     error::AppError,
     store::{sessions, todos},
@@ -11,18 +11,18 @@ use crate::{
 /// An object with an opaque global id.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "Opaque global id."))]
-pub enum Node {
+pub(crate) enum Node {
     /// A user.
     User(users::UserObject),
     /// A todo.
-    Todo(Todo),
+    Todo(TodoObject),
     /// A session.
     Session(SessionObject),
 }
 
 /// The `node` query.
 #[derive(Default)]
-pub struct NodeQuery;
+pub(crate) struct NodeQuery;
 
 #[Object]
 impl NodeQuery {
@@ -35,7 +35,7 @@ impl NodeQuery {
             ids::Kind::Todo => {
                 let mut conn = ctx.conn().await?;
                 let todo = todos::get(&mut conn, viewer.user_id(), &raw).await?;
-                Ok(todo.map(|t| Node::Todo(Todo(t))))
+                Ok(todo.map(|t| Node::Todo(TodoObject(t))))
             }
             ids::Kind::User if raw == viewer.user_id().as_str() => {
                 let user = users::load_viewer(ctx, viewer.user_id()).await?;

@@ -1,24 +1,18 @@
-//! The `todos` connection: arguments, opaque cursors and page info.
-//!
-//! A cursor is `base64url(JSON)` of a row's position plus a fingerprint of the filter and
-//! order it was made under, so a cursor reused with another filter or order is refused
-//! instead of silently skipping rows.
+//! The `todos` connection: its arguments, order enums, edges and page info. Cursors are
+//! made and read in [`cursor`].
 
-use async_graphql::{ComplexObject, Context, InputObject, SimpleObject};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use std::sync::Arc;
+mod cursor;
 
-use super::{ContextExt, DateTime, text, todos::Todo};
+use async_graphql::{ComplexObject, Context, Enum, InputObject, SimpleObject};
+
+use super::{ContextExt, DateTime, text, todos::Priority, todos::TodoObject};
 use crate::{
     auth::UserId,
     db::DbConn,
     error::AppError,
-    store::todos::{
-        self, Direction, Filter, ListQuery, Order, OrderField, Position, Priority, SortKey,
-    },
+    store::todos::{self, Direction, Filter, ListQuery, Order, OrderField, Position},
 };
+use cursor::Cursors;
 
 const DEFAULT_PAGE: i32 = 20;
 const MAX_PAGE: i32 = 100;
@@ -26,7 +20,7 @@ const SEARCH_MAX: usize = 200;
 
 /// Which todos to list. All given conditions must hold.
 #[derive(InputObject, Default)]
-pub struct TodoFilter {
+pub(crate) struct TodoFilter {
     /// Only completed (true) or open (false) todos.
     completed: Option<bool>,
     /// Case-insensitive substring of the title or the notes; `%` and `_` are literal. At most
@@ -40,57 +34,102 @@ pub struct TodoFilter {
     due_after: Option<DateTime>,
 }
 
+/// The field a list is ordered by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TodoOrderField {
+    /// When created (the default).
+    CreatedAt,
+    /// When last changed.
+    UpdatedAt,
+    /// When due; todos without a due date come last in either direction.
+    DueAt,
+    /// NONE < LOW < MEDIUM < HIGH.
+    Priority,
+    /// The title, compared after lower-casing ASCII letters, byte by byte.
+    Title,
+}
+
+impl From<TodoOrderField> for OrderField {
+    fn from(field: TodoOrderField) -> Self {
+        match field {
+            TodoOrderField::CreatedAt => Self::CreatedAt,
+            TodoOrderField::UpdatedAt => Self::UpdatedAt,
+            TodoOrderField::DueAt => Self::DueAt,
+            TodoOrderField::Priority => Self::Priority,
+            TodoOrderField::Title => Self::Title,
+        }
+    }
+}
+
+/// Ascending or descending.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OrderDirection {
+    /// Smallest first.
+    Asc,
+    /// Largest first (the default).
+    Desc,
+}
+
+impl From<OrderDirection> for Direction {
+    fn from(direction: OrderDirection) -> Self {
+        match direction {
+            OrderDirection::Asc => Self::Asc,
+            OrderDirection::Desc => Self::Desc,
+        }
+    }
+}
+
 /// The order of a list; ties are broken by id, so paging never repeats or skips a row.
 #[derive(InputObject)]
-pub struct TodoOrder {
+pub(crate) struct TodoOrder {
     /// The field to sort by.
-    #[graphql(default_with = "OrderField::CreatedAt")]
-    field: OrderField,
+    #[graphql(default_with = "TodoOrderField::CreatedAt")]
+    field: TodoOrderField,
     /// The direction.
-    #[graphql(default_with = "Direction::Desc")]
-    direction: Direction,
+    #[graphql(default_with = "OrderDirection::Desc")]
+    direction: OrderDirection,
 }
 
 /// The arguments of `todos`.
-pub struct Args {
+pub(crate) struct Args {
     /// Page size from the start.
-    pub first: Option<i32>,
+    pub(crate) first: Option<i32>,
     /// Cursor to start after.
-    pub after: Option<String>,
+    pub(crate) after: Option<String>,
     /// Page size from the end.
-    pub last: Option<i32>,
+    pub(crate) last: Option<i32>,
     /// Cursor to end before.
-    pub before: Option<String>,
+    pub(crate) before: Option<String>,
     /// Filter.
-    pub filter: Option<TodoFilter>,
+    pub(crate) filter: Option<TodoFilter>,
     /// Order.
-    pub order_by: Option<TodoOrder>,
+    pub(crate) order_by: Option<TodoOrder>,
 }
 
 /// An edge: a todo and its cursor.
 #[derive(SimpleObject)]
 #[graphql(complex)]
-pub struct TodoEdge {
+pub(crate) struct TodoEdge {
     /// The todo.
-    node: Todo,
+    node: TodoObject,
     #[graphql(skip)]
     position: Position,
     #[graphql(skip)]
-    fingerprint: Arc<str>,
+    cursors: Cursors,
 }
 
 #[ComplexObject]
 impl TodoEdge {
     /// Opaque; pass to `after` or `before`.
     async fn cursor(&self) -> String {
-        encode_cursor(&self.fingerprint, &self.position)
+        self.cursors.encode(&self.position)
     }
 }
 
 /// Where a page sits in the whole list.
 #[derive(SimpleObject)]
 #[graphql(complex)]
-pub struct PageInfo {
+pub(crate) struct PageInfo {
     /// More todos follow this page.
     has_next_page: bool,
     /// Todos come before this page.
@@ -100,7 +139,7 @@ pub struct PageInfo {
     #[graphql(skip)]
     end: Option<Position>,
     #[graphql(skip)]
-    fingerprint: Arc<str>,
+    cursors: Cursors,
 }
 
 // Cursors are encoded only when asked for: most clients read one (`endCursor`), not one per
@@ -109,22 +148,18 @@ pub struct PageInfo {
 impl PageInfo {
     /// Cursor of the first edge.
     async fn start_cursor(&self) -> Option<String> {
-        self.start
-            .as_ref()
-            .map(|p| encode_cursor(&self.fingerprint, p))
+        self.start.as_ref().map(|p| self.cursors.encode(p))
     }
     /// Cursor of the last edge.
     async fn end_cursor(&self) -> Option<String> {
-        self.end
-            .as_ref()
-            .map(|p| encode_cursor(&self.fingerprint, p))
+        self.end.as_ref().map(|p| self.cursors.encode(p))
     }
 }
 
 /// A page of todos.
 #[derive(SimpleObject)]
 #[graphql(complex)]
-pub struct TodoConnection {
+pub(crate) struct TodoConnection {
     /// The todos with their cursors.
     edges: Vec<TodoEdge>,
     /// Where this page sits.
@@ -138,8 +173,8 @@ pub struct TodoConnection {
 #[ComplexObject]
 impl TodoConnection {
     /// The todos of the page, without cursors.
-    async fn nodes(&self) -> Vec<Todo> {
-        self.edges.iter().map(|e| Todo(e.node.0.clone())).collect()
+    async fn nodes(&self) -> Vec<TodoObject> {
+        self.edges.iter().map(|e| e.node.clone()).collect()
     }
 
     /// How many todos match the filter, over all pages. Counted only when asked for.
@@ -150,23 +185,19 @@ impl TodoConnection {
     }
 }
 
-#[derive(Serialize, Deserialize)]
-struct CursorData<F, P> {
-    /// Fingerprint of filter and order.
-    f: F,
-    /// The position.
-    p: P,
-}
-
 impl TodoConnection {
     /// Checks the arguments and loads one page for `owner`.
-    pub async fn load(conn: &mut DbConn, owner: UserId, args: Args) -> Result<Self, AppError> {
+    pub(crate) async fn load(
+        conn: &mut DbConn,
+        owner: UserId,
+        args: Args,
+    ) -> Result<Self, AppError> {
         let filter = to_filter(args.filter)?;
         let order = args
             .order_by
             .map(|o| Order {
-                field: o.field,
-                direction: o.direction,
+                field: o.field.into(),
+                direction: o.direction.into(),
             })
             .unwrap_or_default();
         let (size, from_end) = match (args.first, args.last) {
@@ -179,9 +210,11 @@ impl TodoConnection {
             (None, Some(last)) => (check_size(last, "last")?, true),
             (first, None) => (check_size(first.unwrap_or(DEFAULT_PAGE), "first")?, false),
         };
-        let fingerprint = fingerprint(&filter, order);
-        let after = decode_cursor(args.after.as_deref(), &fingerprint, order.field, "after")?;
-        let before = decode_cursor(args.before.as_deref(), &fingerprint, order.field, "before")?;
+        let cursors = Cursors::new(&filter, order);
+        let decode =
+            |cursor: Option<String>, arg| cursor.map(|c| cursors.decode(&c, arg)).transpose();
+        let after = decode(args.after, "after")?;
+        let before = decode(args.before, "before")?;
         let query = ListQuery {
             filter: &filter,
             order,
@@ -201,13 +234,12 @@ impl TodoConnection {
                 rows.truncate(size);
             }
         }
-        let fingerprint: Arc<str> = fingerprint.into();
         let edges: Vec<TodoEdge> = rows
             .into_iter()
             .map(|(todo, position)| TodoEdge {
-                node: Todo(todo),
+                node: TodoObject(todo),
                 position,
-                fingerprint: Arc::clone(&fingerprint),
+                cursors: cursors.clone(),
             })
             .collect();
         let page_info = PageInfo {
@@ -215,7 +247,7 @@ impl TodoConnection {
             has_previous_page: if from_end { more } else { after.is_some() },
             start: edges.first().map(|e| e.position.clone()),
             end: edges.last().map(|e| e.position.clone()),
-            fingerprint,
+            cursors,
         };
         Ok(Self {
             edges,
@@ -228,7 +260,7 @@ impl TodoConnection {
 
 /// The query cost of a connection: a fixed cost for its database round trip, plus its
 /// page size times the cost of what is selected per page.
-pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+pub(crate) fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
     const ROUND_TRIP: usize = 500;
     let size = first.or(last).unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
     usize::try_from(size)
@@ -263,77 +295,10 @@ fn to_filter(input: Option<TodoFilter>) -> Result<Filter, AppError> {
     Ok(Filter {
         completed: input.completed,
         search: input.search.filter(|s| !s.is_empty()),
-        priority_in: input.priority_in,
+        priority_in: input
+            .priority_in
+            .map(|ps| ps.into_iter().map(Into::into).collect()),
         due_before: input.due_before.map(|d| d.0),
         due_after: input.due_after.map(|d| d.0),
     })
-}
-
-fn fingerprint(filter: &Filter, order: Order) -> String {
-    let canonical = serde_json::to_vec(&(filter, order)).unwrap_or_default();
-    let digest = Sha256::digest(&canonical);
-    URL_SAFE_NO_PAD.encode(&digest[..9])
-}
-
-fn encode_cursor(fingerprint: &str, position: &Position) -> String {
-    let data = CursorData {
-        f: fingerprint,
-        p: position,
-    };
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&data).unwrap_or_default())
-}
-
-fn decode_cursor(
-    cursor: Option<&str>,
-    fingerprint: &str,
-    field: OrderField,
-    arg: &str,
-) -> Result<Option<Position>, AppError> {
-    let Some(cursor) = cursor else {
-        return Ok(None);
-    };
-    let bad = |why: &str| AppError::bad_input(arg, format!("{arg} is not a valid cursor: {why}"));
-    let bytes = URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| bad("malformed"))?;
-    let data: CursorData<String, Position> =
-        serde_json::from_slice(&bytes).map_err(|_| bad("malformed"))?;
-    if data.f != fingerprint || !data.p.fits(field) {
-        return Err(bad("it was made for another filter or orderBy"));
-    }
-    // A cursor is only base64: its strings are as untrusted as any argument.
-    text::line(&data.p.id, arg)?;
-    if let SortKey::Text(key) = &data.p.key {
-        text::line(key, arg)?;
-    }
-    Ok(Some(data.p))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::todos::SortKey;
-
-    #[test]
-    fn cursors_round_trip_only_under_their_own_filter_and_order() {
-        let filter = Filter::default();
-        let order = Order::default();
-        let fp = fingerprint(&filter, order);
-        let position = Position {
-            key: SortKey::Int(3),
-            id: "abc".into(),
-        };
-        let cursor = encode_cursor(&fp, &position);
-        let decoded = decode_cursor(Some(&cursor), &fp, OrderField::Priority, "after");
-        assert_eq!(decoded.ok().flatten(), Some(position));
-        let other = fingerprint(
-            &Filter {
-                completed: Some(true),
-                ..Filter::default()
-            },
-            order,
-        );
-        assert!(decode_cursor(Some(&cursor), &other, OrderField::Priority, "after").is_err());
-        assert!(decode_cursor(Some("garbage!"), &fp, OrderField::Priority, "after").is_err());
-    }
 }

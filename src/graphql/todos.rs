@@ -1,25 +1,26 @@
-//! Todos: the `Todo` type, its queries and its mutations. Every resolver takes the owner
-//! from `ctx.viewer()?`; the store cannot be called without it.
+//! Todos: the `Todo` type and `Priority`, their queries and mutations. Every resolver takes
+//! the owner from `ctx.viewer()?`; the store cannot be called without it.
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 
 use super::{ContextExt, DateTime, ids, paging, text};
 use crate::{
     error::AppError,
-    store::todos::{self, NewTodo, Priority, TodoChanges},
+    store::todos::{self, NewTodo, TodoChanges},
 };
 
 const TITLE_MAX: usize = 500;
 const NOTES_MAX: usize = 10_000;
 
-/// A todo, seen by its owner.
-pub struct Todo(pub todos::Todo);
+/// A todo, seen by its owner: the schema's `Todo` over the store's row.
+#[derive(Clone)]
+pub(crate) struct TodoObject(pub(crate) todos::Todo);
 
 /// Something to do.
-#[Object]
-impl Todo {
+#[Object(name = "Todo")]
+impl TodoObject {
     /// Opaque global id.
-    pub async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ids::encode(ids::Kind::Todo, &self.0.id)
     }
     /// Trimmed, 1 to 500 characters.
@@ -40,7 +41,7 @@ impl Todo {
     }
     /// How urgent it is.
     async fn priority(&self) -> Priority {
-        self.0.priority()
+        self.0.priority().into()
     }
     /// When it is due, if ever.
     async fn due_at(&self) -> Option<DateTime> {
@@ -61,9 +62,44 @@ impl Todo {
     }
 }
 
+/// How urgent a todo is; stored as 0 to 3 so that sorting by it means something.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Priority {
+    /// No priority (the default).
+    None,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+}
+
+impl From<Priority> for todos::Priority {
+    fn from(priority: Priority) -> Self {
+        match priority {
+            Priority::None => Self::None,
+            Priority::Low => Self::Low,
+            Priority::Medium => Self::Medium,
+            Priority::High => Self::High,
+        }
+    }
+}
+
+impl From<todos::Priority> for Priority {
+    fn from(priority: todos::Priority) -> Self {
+        match priority {
+            todos::Priority::None => Self::None,
+            todos::Priority::Low => Self::Low,
+            todos::Priority::Medium => Self::Medium,
+            todos::Priority::High => Self::High,
+        }
+    }
+}
+
 /// A new todo.
 #[derive(InputObject)]
-pub struct CreateTodoInput {
+pub(crate) struct CreateTodoInput {
     /// Trimmed; 1 to 500 characters.
     title: String,
     /// At most 10,000 characters.
@@ -79,7 +115,7 @@ pub struct CreateTodoInput {
 /// A partial update: a field left out is unchanged; an explicit null clears `notes` or
 /// `dueAt`, and is `BAD_USER_INPUT` for `title`, `priority` and `completed`.
 #[derive(InputObject)]
-pub struct UpdateTodoInput {
+pub(crate) struct UpdateTodoInput {
     /// Trimmed; 1 to 500 characters.
     title: MaybeUndefined<String>,
     /// At most 10,000 characters; null clears.
@@ -94,12 +130,12 @@ pub struct UpdateTodoInput {
 
 /// Todo queries.
 #[derive(Default)]
-pub struct TodoQuery;
+pub(crate) struct TodoQuery;
 
 #[Object]
 impl TodoQuery {
     /// One of the viewer's todos; null when it does not exist or is not the viewer's.
-    async fn todo(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Todo>, AppError> {
+    async fn todo(&self, ctx: &Context<'_>, id: ID) -> Result<Option<TodoObject>, AppError> {
         let viewer = ctx.viewer()?;
         let Some(raw) = ids::decode_todo(&id, "id")? else {
             return Ok(None);
@@ -107,7 +143,7 @@ impl TodoQuery {
         let mut conn = ctx.conn().await?;
         Ok(todos::get(&mut conn, viewer.user_id(), &raw)
             .await?
-            .map(Todo))
+            .map(TodoObject))
     }
 
     /// The viewer's todos, a Relay connection with keyset cursors. `first`/`last` default
@@ -141,7 +177,7 @@ impl TodoQuery {
 
 /// Todo mutations.
 #[derive(Default)]
-pub struct TodoMutation;
+pub(crate) struct TodoMutation;
 
 #[Object]
 impl TodoMutation {
@@ -151,19 +187,19 @@ impl TodoMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateTodoInput,
-    ) -> Result<Todo, AppError> {
+    ) -> Result<TodoObject, AppError> {
         let viewer = ctx.writer()?;
         let new = NewTodo {
             title: check_title(&input.title)?,
             notes: check_notes(input.notes)?,
-            priority: input.priority.unwrap_or_default(),
+            priority: input.priority.map(Into::into).unwrap_or_default(),
             due_at: input.due_at.map(|d| d.0),
             completed: input.completed.unwrap_or(false),
         };
         let max_todos = ctx.state()?.max_todos;
         let mut conn = ctx.conn().await?;
         let todo = todos::create(&mut conn, viewer.user_id(), new, max_todos).await?;
-        Ok(Todo(todo))
+        Ok(TodoObject(todo))
     }
 
     /// Changes the fields given. With `expectedVersion`, a todo changed since is `CONFLICT`
@@ -175,14 +211,14 @@ impl TodoMutation {
         id: ID,
         input: UpdateTodoInput,
         expected_version: Option<i32>,
-    ) -> Result<Todo, AppError> {
+    ) -> Result<TodoObject, AppError> {
         let viewer = ctx.writer()?;
         let changes = TodoChanges {
             title: required(input.title, "input.title")?
                 .map(|t| check_title(&t))
                 .transpose()?,
             notes: nullable(input.notes).map(check_notes).transpose()?,
-            priority: required(input.priority, "input.priority")?,
+            priority: required(input.priority, "input.priority")?.map(Into::into),
             due_at: nullable(input.due_at).map(|d| d.map(|d| d.0)),
             completed: required(input.completed, "input.completed")?,
         };
@@ -196,7 +232,7 @@ impl TodoMutation {
             expected_version,
         )
         .await?;
-        Ok(Todo(todo))
+        Ok(TodoObject(todo))
     }
 
     /// Deletes a todo and returns its id. `NOT_FOUND` when it does not exist or is not the

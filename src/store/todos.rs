@@ -7,20 +7,16 @@ mod quota;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{dsl, prelude::*};
 use diesel_async::RunQueryDsl;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-pub use listing::{
-    Direction, Filter, ListQuery, Order, OrderField, Position, SortKey, count, list,
-};
+pub(crate) use listing::{Direction, Filter, ListQuery, Order, OrderField, Position, count, list};
 
 use super::schema::todos;
 use crate::{auth::UserId, db::DbConn, db::with_conn, error::AppError};
 
 /// How urgent a todo is; stored as 0 to 3 so that sorting by it means something.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum,
-)]
-pub enum Priority {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub(crate) enum Priority {
     /// No priority (the default).
     #[default]
     None,
@@ -55,84 +51,84 @@ impl Priority {
 /// A stored todo, as its owner sees it.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = todos)]
-pub struct Todo {
+pub(crate) struct Todo {
     /// Random UUID.
-    pub id: String,
+    pub(crate) id: String,
     /// Trimmed, 1 to 500 characters.
-    pub title: String,
+    pub(crate) title: String,
     /// Free text, at most 10,000 characters.
-    pub notes: Option<String>,
+    pub(crate) notes: Option<String>,
     /// Done or not.
-    pub completed: bool,
+    pub(crate) completed: bool,
     completed_at: Option<NaiveDateTime>,
     priority: i32,
     due_at: Option<NaiveDateTime>,
     /// Starts at 1, +1 on every change.
-    pub version: i32,
+    pub(crate) version: i32,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
 }
 
 impl Todo {
     /// When it was last marked completed; `None` while open.
-    pub fn completed_at(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn completed_at(&self) -> Option<DateTime<Utc>> {
         self.completed_at.map(|t| t.and_utc())
     }
     /// Its priority.
-    pub fn priority(&self) -> Priority {
+    pub(crate) fn priority(&self) -> Priority {
         Priority::from_i32(self.priority)
     }
     /// When it is due, if ever.
-    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn due_at(&self) -> Option<DateTime<Utc>> {
         self.due_at.map(|t| t.and_utc())
     }
     /// When it was created.
-    pub fn created_at(&self) -> DateTime<Utc> {
+    pub(crate) fn created_at(&self) -> DateTime<Utc> {
         self.created_at.and_utc()
     }
     /// When it last changed.
-    pub fn updated_at(&self) -> DateTime<Utc> {
+    pub(crate) fn updated_at(&self) -> DateTime<Utc> {
         self.updated_at.and_utc()
     }
 }
 
 /// A todo to create; its values already checked.
 #[derive(Debug, Clone, Default)]
-pub struct NewTodo {
+pub(crate) struct NewTodo {
     /// Trimmed title.
-    pub title: String,
+    pub(crate) title: String,
     /// Notes.
-    pub notes: Option<String>,
+    pub(crate) notes: Option<String>,
     /// Priority.
-    pub priority: Priority,
+    pub(crate) priority: Priority,
     /// Due date.
-    pub due_at: Option<DateTime<Utc>>,
+    pub(crate) due_at: Option<DateTime<Utc>>,
     /// Whether it starts completed.
-    pub completed: bool,
+    pub(crate) completed: bool,
 }
 
 /// A partial update: `None` leaves a field as it is; `Some(None)` clears a nullable one.
 #[derive(Debug, Clone, Default)]
-pub struct TodoChanges {
+pub(crate) struct TodoChanges {
     /// New title.
-    pub title: Option<String>,
+    pub(crate) title: Option<String>,
     /// New notes, or `Some(None)` to clear them.
-    pub notes: Option<Option<String>>,
+    pub(crate) notes: Option<Option<String>>,
     /// New priority.
-    pub priority: Option<Priority>,
+    pub(crate) priority: Option<Priority>,
     /// New due date, or `Some(None)` to clear it.
-    pub due_at: Option<Option<DateTime<Utc>>>,
+    pub(crate) due_at: Option<Option<DateTime<Utc>>>,
     /// New completion state.
-    pub completed: Option<bool>,
+    pub(crate) completed: Option<bool>,
 }
 
 /// How many todos the owner has, in all and by state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// Open todos.
-    pub active: i64,
+    pub(crate) active: i64,
     /// Completed todos.
-    pub completed: i64,
+    pub(crate) completed: i64,
 }
 
 /// The owner's todos: the start of every query in this module.
@@ -142,7 +138,7 @@ fn owned_by(owner: &UserId) -> dsl::Filter<todos::table, dsl::Eq<todos::owner_id
 
 /// Creates a todo for `owner`; `QUOTA_EXCEEDED`, writing nothing, when they already hold
 /// `max_todos`.
-pub async fn create(
+pub(crate) async fn create(
     conn: &mut DbConn,
     owner: &UserId,
     new: NewTodo,
@@ -184,7 +180,11 @@ pub async fn create(
 }
 
 /// The owner's todo with this id, if there is one.
-pub async fn get(conn: &mut DbConn, owner: &UserId, id: &str) -> Result<Option<Todo>, AppError> {
+pub(crate) async fn get(
+    conn: &mut DbConn,
+    owner: &UserId,
+    id: &str,
+) -> Result<Option<Todo>, AppError> {
     let todo = with_conn!(conn, |c| {
         owned_by(owner)
             .filter(todos::id.eq(id))
@@ -198,7 +198,7 @@ pub async fn get(conn: &mut DbConn, owner: &UserId, id: &str) -> Result<Option<T
 
 /// Applies `changes` to the owner's todo. With `expected`, a stored version that differs
 /// is `CONFLICT` and nothing is written. A change that changes nothing writes nothing.
-pub async fn update(
+pub(crate) async fn update(
     conn: &mut DbConn,
     owner: &UserId,
     id: &str,
@@ -280,7 +280,7 @@ fn apply(current: &Todo, changes: &TodoChanges) -> Option<Todo> {
 }
 
 /// Deletes the owner's todo; `false` when there was none.
-pub async fn delete(conn: &mut DbConn, owner: &UserId, id: &str) -> Result<bool, AppError> {
+pub(crate) async fn delete(conn: &mut DbConn, owner: &UserId, id: &str) -> Result<bool, AppError> {
     conn.transaction(async |conn| {
         let deleted = with_conn!(conn, |c| {
             diesel::delete(owned_by(owner).filter(todos::id.eq(id)))
@@ -294,7 +294,7 @@ pub async fn delete(conn: &mut DbConn, owner: &UserId, id: &str) -> Result<bool,
 }
 
 /// Marks all the owner's todos completed (or open); returns how many changed.
-pub async fn set_all_completed(
+pub(crate) async fn set_all_completed(
     conn: &mut DbConn,
     owner: &UserId,
     completed: bool,
@@ -316,7 +316,7 @@ pub async fn set_all_completed(
 }
 
 /// Deletes the owner's completed todos; returns how many.
-pub async fn clear_completed(conn: &mut DbConn, owner: &UserId) -> Result<usize, AppError> {
+pub(crate) async fn clear_completed(conn: &mut DbConn, owner: &UserId) -> Result<usize, AppError> {
     conn.transaction(async |conn| {
         let deleted = with_conn!(conn, |c| {
             diesel::delete(owned_by(owner).filter(todos::completed.eq(true)))
@@ -330,7 +330,7 @@ pub async fn clear_completed(conn: &mut DbConn, owner: &UserId) -> Result<usize,
 }
 
 /// The owner's todo counts, in one query.
-pub async fn counts(conn: &mut DbConn, owner: &UserId) -> Result<Counts, AppError> {
+pub(crate) async fn counts(conn: &mut DbConn, owner: &UserId) -> Result<Counts, AppError> {
     let rows: Vec<(bool, i64)> = with_conn!(conn, |c| {
         owned_by(owner)
             .group_by(todos::completed)

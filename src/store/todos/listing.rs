@@ -1,14 +1,14 @@
 //! Listing the owner's todos: filters, orders and keyset paging.
 //!
-//! Every order ends in the todo's id, so the order is total and a cursor (the sort key and
-//! id of a row) names one position even when many rows share a key, as PRIORITY does. A
-//! page is "the rows strictly beyond a position", which stays correct under inserts.
-//! Todos with no due date sort after all others in both directions of DUE_AT.
+//! Every order ends in the todo's id, so the order is total and a [`Position`] (a row's sort
+//! key and id) names one place even when many rows share a key, as PRIORITY does. A page
+//! is "the rows strictly beyond a position", which stays correct under inserts. Todos with
+//! no due date sort after all others in both directions of DUE_AT.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{Priority, Todo, owned_by};
 use crate::{auth::UserId, db::DbConn, db::with_conn, error::AppError, store::schema::todos};
@@ -19,27 +19,24 @@ extern "SQL" {
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
-/// What to list.
+/// What to list. Serialized only to fingerprint cursors.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Filter {
+pub(crate) struct Filter {
     /// Only completed (true) or open (false) todos.
-    pub completed: Option<bool>,
+    pub(crate) completed: Option<bool>,
     /// Case-insensitive substring of the title or the notes.
-    pub search: Option<String>,
+    pub(crate) search: Option<String>,
     /// Only these priorities.
-    pub priority_in: Option<Vec<Priority>>,
+    pub(crate) priority_in: Option<Vec<Priority>>,
     /// Due strictly before this instant.
-    pub due_before: Option<DateTime<Utc>>,
+    pub(crate) due_before: Option<DateTime<Utc>>,
     /// Due at or after this instant.
-    pub due_after: Option<DateTime<Utc>>,
+    pub(crate) due_after: Option<DateTime<Utc>>,
 }
 
 /// The field a list is ordered by.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum,
-)]
-#[graphql(name = "TodoOrderField")]
-pub enum OrderField {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub(crate) enum OrderField {
     /// When created (the default).
     #[default]
     CreatedAt,
@@ -54,11 +51,8 @@ pub enum OrderField {
 }
 
 /// Ascending or descending.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum,
-)]
-#[graphql(name = "OrderDirection")]
-pub enum Direction {
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub(crate) enum Direction {
     /// Smallest first.
     Asc,
     /// Largest first (the default).
@@ -68,65 +62,85 @@ pub enum Direction {
 
 /// An order: a field and a direction; ties are broken by id in the same direction.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Order {
+pub(crate) struct Order {
     /// The field.
-    pub field: OrderField,
+    pub(crate) field: OrderField,
     /// The direction.
-    pub direction: Direction,
+    pub(crate) direction: Direction,
 }
 
-/// A row's sort key under some [`OrderField`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum SortKey {
-    /// CREATED_AT or UPDATED_AT.
-    Time(NaiveDateTime),
-    /// DUE_AT, which may be empty.
-    MaybeTime(Option<NaiveDateTime>),
-    /// PRIORITY.
-    Int(i32),
+/// A row's place in a list: its sort key under the list's [`OrderField`] and its id, which
+/// breaks ties. One variant per order field, so a key always has its order's type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Position {
+    /// CREATED_AT.
+    CreatedAt { key: NaiveDateTime, id: String },
+    /// UPDATED_AT.
+    UpdatedAt { key: NaiveDateTime, id: String },
+    /// DUE_AT; `None` for a todo without a due date.
+    DueAt {
+        key: Option<NaiveDateTime>,
+        id: String,
+    },
+    /// PRIORITY, as stored (0 to 3).
+    Priority { key: i32, id: String },
     /// TITLE, lower-cased by the database.
-    Text(String),
-}
-
-/// A position in a list: a row's sort key and id. Cursors carry one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Position {
-    /// The sort key of the row.
-    pub key: SortKey,
-    /// The id of the row.
-    pub id: String,
+    Title { key: String, id: String },
 }
 
 impl Position {
-    /// Whether this position can belong to a list ordered by `field`.
-    pub fn fits(&self, field: OrderField) -> bool {
-        matches!(
-            (&self.key, field),
-            (
-                SortKey::Time(_),
-                OrderField::CreatedAt | OrderField::UpdatedAt
-            ) | (SortKey::MaybeTime(_), OrderField::DueAt)
-                | (SortKey::Int(_), OrderField::Priority)
-                | (SortKey::Text(_), OrderField::Title)
-        )
+    /// The id of the row.
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Self::CreatedAt { id, .. }
+            | Self::UpdatedAt { id, .. }
+            | Self::DueAt { id, .. }
+            | Self::Priority { id, .. }
+            | Self::Title { id, .. } => id,
+        }
+    }
+
+    /// The position of `todo`, whose lower-cased title is `title_key`, under `field`.
+    fn of(field: OrderField, todo: &Todo, title_key: String) -> Self {
+        let id = todo.id.clone();
+        match field {
+            OrderField::CreatedAt => Self::CreatedAt {
+                key: todo.created_at,
+                id,
+            },
+            OrderField::UpdatedAt => Self::UpdatedAt {
+                key: todo.updated_at,
+                id,
+            },
+            OrderField::DueAt => Self::DueAt {
+                key: todo.due_at,
+                id,
+            },
+            OrderField::Priority => Self::Priority {
+                key: todo.priority,
+                id,
+            },
+            OrderField::Title => Self::Title { key: title_key, id },
+        }
     }
 }
 
-/// One page request, already checked by the caller.
+/// One page request, already checked by the caller; `after` and `before` are positions
+/// under `order.field`.
 #[derive(Debug, Clone)]
-pub struct ListQuery<'a> {
+pub(crate) struct ListQuery<'a> {
     /// Which rows.
-    pub filter: &'a Filter,
+    pub(crate) filter: &'a Filter,
     /// In which order.
-    pub order: Order,
+    pub(crate) order: Order,
     /// Only rows after this position.
-    pub after: Option<&'a Position>,
+    pub(crate) after: Option<&'a Position>,
     /// Only rows before this position.
-    pub before: Option<&'a Position>,
+    pub(crate) before: Option<&'a Position>,
     /// At most this many rows.
-    pub limit: i64,
+    pub(crate) limit: i64,
     /// Take the rows from the end (`last`) instead of the start (`first`).
-    pub from_end: bool,
+    pub(crate) from_end: bool,
 }
 
 /// Applies a [`Filter`] to a boxed query of todos.
@@ -164,90 +178,58 @@ macro_rules! filtered {
     }};
 }
 
-/// Keeps the rows strictly beyond `($key, $id)` over `$col`, then id, where "beyond" is
-/// `$cmp` (`gt` walking ascending, `lt` descending).
+/// Keeps the rows of the boxed `$query` strictly beyond `$position` (sort key, then id).
+/// `$cmp` is `gt` on a walk up the order and `lt` on a walk down; `$nulls_last` says
+/// whether undated rows end the walk (it matters to DUE_AT only). A macro because `gt` and
+/// `lt` build different expression types, and the query body is expanded per backend.
 macro_rules! beyond {
-    ($query:expr, $col:expr, $key:expr, $id:expr, $cmp:ident) => {
-        $query.filter($col.$cmp($key).or($col.eq($key).and(todos::id.$cmp($id))))
+    (@key $col:expr, $key:expr, $id:expr, $cmp:ident) => {
+        $col.$cmp($key).or($col.eq($key).and(todos::id.$cmp($id)))
     };
-}
-
-/// Orders by `$col`, then id, both ascending when `$asc`.
-macro_rules! ordered {
-    ($query:expr, $col:expr, $asc:expr) => {
-        if $asc {
-            $query.order_by($col.asc()).then_order_by(todos::id.asc())
-        } else {
-            $query.order_by($col.desc()).then_order_by(todos::id.desc())
-        }
-    };
-}
-
-/// Keeps rows beyond a DUE_AT position. `$cmp` compares dates and ids in the walk's
-/// direction; `$nulls_last` says whether undated rows come after the dated ones in it.
-macro_rules! beyond_due {
-    ($query:expr, $due:expr, $id:expr, $cmp:ident, $nulls_last:expr) => {{
-        let id: &str = $id;
-        match ($due, $nulls_last) {
-            (None, true) => $query.filter(todos::due_at.is_null().and(todos::id.$cmp(id))),
-            (None, false) => $query.filter(
-                todos::due_at
-                    .is_not_null()
-                    .or(todos::due_at.is_null().and(todos::id.$cmp(id))),
-            ),
-            (Some(due), true) => $query.filter(
-                todos::due_at.is_null().or(todos::due_at
-                    .$cmp(due)
-                    .or(todos::due_at.eq(due).and(todos::id.$cmp(id)))),
-            ),
-            (Some(due), false) => $query.filter(
-                todos::due_at.is_not_null().and(
-                    todos::due_at
-                        .$cmp(due)
-                        .or(todos::due_at.eq(due).and(todos::id.$cmp(id))),
-                ),
-            ),
-        }
-    }};
-}
-
-/// Applies one position bound, named `$arg` in errors. `$asc` is the direction of the walk
-/// the bound is "beyond" in; `$nulls_last` whether undated rows end that walk.
-macro_rules! bounded {
-    ($query:expr, $field:expr, $position:expr, $arg:expr, $asc:expr, $nulls_last:expr) => {{
-        let position: &Position = $position;
-        if $asc {
-            bounded!(@walk $query, $field, position, $arg, gt, $nulls_last)
-        } else {
-            bounded!(@walk $query, $field, position, $arg, lt, $nulls_last)
-        }
-    }};
-    (@walk $query:expr, $field:expr, $position:expr, $arg:expr, $cmp:ident, $nulls_last:expr) => {{
-        let id = $position.id.as_str();
-        match (&$position.key, $field) {
-            (SortKey::Time(t), OrderField::CreatedAt) => beyond!($query, todos::created_at, *t, id, $cmp),
-            (SortKey::Time(t), OrderField::UpdatedAt) => beyond!($query, todos::updated_at, *t, id, $cmp),
-            (SortKey::Int(p), OrderField::Priority) => beyond!($query, todos::priority, *p, id, $cmp),
-            (SortKey::Text(t), OrderField::Title) => {
-                beyond!($query, lower(todos::title), t.as_str(), id, $cmp)
+    ($query:expr, $position:expr, $cmp:ident, $nulls_last:expr) => {{
+        let (query, position, nulls_last): (_, &Position, bool) = ($query, $position, $nulls_last);
+        match position {
+            Position::CreatedAt { key, id } => {
+                query.filter(beyond!(@key todos::created_at, *key, id.as_str(), $cmp))
             }
-            (SortKey::MaybeTime(due), OrderField::DueAt) => {
-                beyond_due!($query, *due, id, $cmp, $nulls_last)
+            Position::UpdatedAt { key, id } => {
+                query.filter(beyond!(@key todos::updated_at, *key, id.as_str(), $cmp))
             }
-            _ => return Err(AppError::bad_input($arg, "the cursor does not fit this order")),
+            Position::Priority { key, id } => {
+                query.filter(beyond!(@key todos::priority, *key, id.as_str(), $cmp))
+            }
+            Position::Title { key, id } => {
+                query.filter(beyond!(@key lower(todos::title), key.as_str(), id.as_str(), $cmp))
+            }
+            Position::DueAt { key: Some(due), id } => {
+                let dated = beyond!(@key todos::due_at, *due, id.as_str(), $cmp);
+                if nulls_last {
+                    query.filter(todos::due_at.is_null().or(dated))
+                } else {
+                    query.filter(todos::due_at.is_not_null().and(dated))
+                }
+            }
+            Position::DueAt { key: None, id } => {
+                let undated = todos::due_at.is_null().and(todos::id.$cmp(id.as_str()));
+                if nulls_last {
+                    query.filter(undated)
+                } else {
+                    query.filter(todos::due_at.is_not_null().or(undated))
+                }
+            }
         }
     }};
 }
 
 /// One page of the owner's todos with each row's position, in the requested order.
-pub async fn list(
+pub(crate) async fn list(
     conn: &mut DbConn,
     owner: &UserId,
     query: &ListQuery<'_>,
 ) -> Result<Vec<(Todo, Position)>, AppError> {
     let requested_asc = query.order.direction == Direction::Asc;
     // Taking from the end walks the order backwards, then the page is turned around.
-    let walk_asc = requested_asc != query.from_end;
+    let up = requested_asc != query.from_end;
     let field = query.order.field;
     let rows: Vec<(Todo, String)> = with_conn!(conn, |c| {
         let mut q = filtered!(
@@ -256,48 +238,58 @@ pub async fn list(
                 .into_boxed(),
             query.filter
         );
+        // `after` is beyond in the requested order, where undated rows come last;
+        // `before` is beyond in the reverse order, where they come first.
         if let Some(after) = query.after {
-            q = bounded!(q, field, after, "after", requested_asc, true);
+            q = if requested_asc {
+                beyond!(q, after, gt, true)
+            } else {
+                beyond!(q, after, lt, true)
+            };
         }
         if let Some(before) = query.before {
-            q = bounded!(q, field, before, "before", !requested_asc, false);
+            q = if requested_asc {
+                beyond!(q, before, lt, false)
+            } else {
+                beyond!(q, before, gt, false)
+            };
         }
-        q = match field {
-            OrderField::CreatedAt => ordered!(q, todos::created_at, walk_asc),
-            OrderField::UpdatedAt => ordered!(q, todos::updated_at, walk_asc),
-            OrderField::Priority => ordered!(q, todos::priority, walk_asc),
-            OrderField::Title => ordered!(q, lower(todos::title), walk_asc),
-            OrderField::DueAt => {
+        q = match (field, up) {
+            (OrderField::CreatedAt, true) => q.order_by(todos::created_at.asc()),
+            (OrderField::CreatedAt, false) => q.order_by(todos::created_at.desc()),
+            (OrderField::UpdatedAt, true) => q.order_by(todos::updated_at.asc()),
+            (OrderField::UpdatedAt, false) => q.order_by(todos::updated_at.desc()),
+            (OrderField::Priority, true) => q.order_by(todos::priority.asc()),
+            (OrderField::Priority, false) => q.order_by(todos::priority.desc()),
+            (OrderField::Title, true) => q.order_by(lower(todos::title).asc()),
+            (OrderField::Title, false) => q.order_by(lower(todos::title).desc()),
+            (OrderField::DueAt, _) => {
                 // Undated last in the requested order: the null flag runs ascending then.
-                let flag = todos::due_at.is_null();
-                let q = if walk_asc == requested_asc {
-                    q.order_by(flag.asc())
+                let undated = todos::due_at.is_null();
+                let q = if query.from_end {
+                    q.order_by(undated.desc())
                 } else {
-                    q.order_by(flag.desc())
+                    q.order_by(undated.asc())
                 };
-                if walk_asc {
+                if up {
                     q.then_order_by(todos::due_at.asc())
-                        .then_order_by(todos::id.asc())
                 } else {
                     q.then_order_by(todos::due_at.desc())
-                        .then_order_by(todos::id.desc())
                 }
             }
+        };
+        q = if up {
+            q.then_order_by(todos::id.asc())
+        } else {
+            q.then_order_by(todos::id.desc())
         };
         q.limit(query.limit).load(c).await
     })?;
     let mut page: Vec<(Todo, Position)> = rows
         .into_iter()
         .map(|(todo, title_key)| {
-            let key = match field {
-                OrderField::CreatedAt => SortKey::Time(todo.created_at),
-                OrderField::UpdatedAt => SortKey::Time(todo.updated_at),
-                OrderField::DueAt => SortKey::MaybeTime(todo.due_at),
-                OrderField::Priority => SortKey::Int(todo.priority),
-                OrderField::Title => SortKey::Text(title_key),
-            };
-            let id = todo.id.clone();
-            (todo, Position { key, id })
+            let position = Position::of(field, &todo, title_key);
+            (todo, position)
         })
         .collect();
     if query.from_end {
@@ -307,7 +299,11 @@ pub async fn list(
 }
 
 /// How many of the owner's todos match `filter`.
-pub async fn count(conn: &mut DbConn, owner: &UserId, filter: &Filter) -> Result<i64, AppError> {
+pub(crate) async fn count(
+    conn: &mut DbConn,
+    owner: &UserId,
+    filter: &Filter,
+) -> Result<i64, AppError> {
     let n = with_conn!(conn, |c| {
         filtered!(owned_by(owner).into_boxed(), filter)
             .count()
@@ -336,15 +332,5 @@ mod tests {
     #[test]
     fn like_wildcards_are_literal() {
         assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
-    }
-
-    #[test]
-    fn positions_fit_only_their_field() {
-        let p = Position {
-            key: SortKey::Int(2),
-            id: "x".into(),
-        };
-        assert!(p.fits(OrderField::Priority));
-        assert!(!p.fits(OrderField::Title));
     }
 }
