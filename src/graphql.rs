@@ -16,7 +16,7 @@ use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
 
 use crate::{auth::Viewer, db::DbConn, error::AppError, error::AuthFailure};
 
-pub use limits::{Inspection, Limits, Operation};
+pub use limits::{Inspection, Limits};
 pub use scalars::DateTime;
 
 /// The schema type served at `/graphql`.

@@ -21,13 +21,15 @@
 
 mod accounts;
 pub mod app;
-pub mod auth;
+pub(crate) mod auth;
 pub mod config;
-pub mod db;
-pub mod error;
-pub mod graphql;
-pub mod http;
-pub mod metrics;
-pub mod request_meta;
-pub mod store;
+pub(crate) mod db;
+pub(crate) mod error;
+pub(crate) mod graphql;
+pub(crate) mod http;
+pub(crate) mod metrics;
+pub(crate) mod request_meta;
+pub(crate) mod store;
 mod write_limit;
+
+pub use graphql::sdl;

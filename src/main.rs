@@ -4,7 +4,7 @@ use clap::Parser;
 use todo_graphql::{
     app,
     config::{Cli, Command, LogFormat},
-    graphql,
+    sdl,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -31,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
             app::migrate(&cli.settings).await?;
             tracing::info!("migrations applied");
         }
-        Command::PrintSchema => print!("{}", graphql::sdl()),
+        Command::PrintSchema => print!("{}", sdl()),
     }
     Ok(())
 }

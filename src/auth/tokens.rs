@@ -60,6 +60,7 @@ pub struct Issued {
 
 impl Tokens {
     /// An HS256 token service over `secret`, which must be at least 32 bytes.
+    #[cfg(test)]
     pub fn new(secret: &[u8], issuer: &str, audience: &str, ttl: Duration) -> anyhow::Result<Self> {
         let keys = KeySet::hs256(secret, &[])?;
         Self::with_keys(keys, issuer, audience, ttl, Revocations::default())
