@@ -10,7 +10,7 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 use crate::helpers::raw::response;
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{Api, PASSWORD, TestApp};
 
 const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n";
 /// How late a deadline may fire, or an answer come, on a loaded machine.
@@ -50,15 +50,30 @@ async fn until_closed(
     }
 }
 
-/// `/healthz` through the ordinary client.
+/// A client that closes each connection after its answer. The pooled client may open a
+/// second connection while the first is still on its way back to the pool, and then keeps
+/// both: `http_connections_open` would count them.
+fn unpooled(app: &TestApp) -> Api {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(MARGIN * 5)
+        .build()
+        .expect("a reqwest client");
+    Api {
+        client,
+        addr: app.addr,
+    }
+}
+
+/// `/healthz` through an ordinary client.
 async fn served(app: &TestApp) {
-    let healthz = app.at("/healthz").get().await;
+    let healthz = unpooled(app).at("/healthz").get().await;
     assert_eq!(healthz.status, StatusCode::OK, "a normal client is served");
 }
 
 /// The value of a sample line of `/metrics`, such as `http_connections_open`.
 async fn metric(app: &TestApp, sample: &str) -> Option<i64> {
-    let text = app.at("/metrics").get().await.text;
+    let text = unpooled(app).at("/metrics").get().await.text;
     text.lines()
         .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
 }
