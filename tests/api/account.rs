@@ -3,24 +3,13 @@
 //! parameters were raised re-hashes the password.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{Backend, PASSWORD, TestApp, assert_bad_input, assert_code};
-use crate::sessions::{
-    AUTH_FIELDS, Tokens, assert_revoked, assert_works, login, login_as, me_status, refresh, signup,
+use crate::helpers::{
+    AUTH_FIELDS, Auth, Backend, PASSWORD, TestApp, assert_bad_input, assert_code,
 };
 
 const NEW_PASSWORD: &str = "purple elephants dance quietly at noon";
-
-fn tokens(payload: &Value) -> Tokens {
-    Tokens {
-        access: payload["accessToken"].as_str().expect("a token").to_owned(),
-        refresh: payload["refreshToken"]
-            .as_str()
-            .expect("a token")
-            .to_owned(),
-    }
-}
 
 /// One text value read straight from the database: `sql` selects one column, cast to text.
 async fn db_text(app: &TestApp, sql: &str) -> String {
@@ -61,8 +50,8 @@ async fn password_hash(app: &TestApp, email: &str) -> String {
 }
 
 backend_tests!(changing_the_password_ends_the_other_sessions, |app| {
-    let here = tokens(&signup(app, "ann@example.com").await);
-    let phone = login(app, "ann@example.com").await;
+    let here = app.signup("ann@example.com", PASSWORD).await;
+    let phone = app.login("ann@example.com", PASSWORD).await;
     let change = format!(
         "mutation($current: String!, $new: String!) {{ \
          changePassword(currentPassword: $current, newPassword: $new) {{ {AUTH_FIELDS} }} }}"
@@ -73,23 +62,23 @@ backend_tests!(changing_the_password_ends_the_other_sessions, |app| {
     let weak = json!({ "current": PASSWORD, "new": "short" });
     let error = app.gql_err(Some(&here.access), &change, weak).await;
     assert_bad_input(&error, "newPassword");
-    assert_works(app, &phone.access).await;
+    app.assert_works(&phone.access).await;
 
     let good = json!({ "current": PASSWORD, "new": NEW_PASSWORD });
     let data = app.gql_ok(Some(&here.access), &change, good).await;
-    let fresh = tokens(&data["changePassword"]);
-    assert_works(app, &fresh.access).await;
-    assert_revoked(app, &phone.access).await;
+    let fresh = Auth::from_payload(&data["changePassword"]);
+    app.assert_works(&fresh.access).await;
+    app.assert_revoked(&phone.access).await;
     assert_eq!(
-        refresh(app, &phone.refresh).await.err().as_deref(),
+        app.refresh(&phone.refresh).await.err().as_deref(),
         Some("SESSION_REVOKED")
     );
     // This session's earlier refresh token is gone; the new one works.
     assert_eq!(
-        refresh(app, &here.refresh).await.err().as_deref(),
+        app.refresh(&here.refresh).await.err().as_deref(),
         Some("REFRESH_TOKEN_INVALID")
     );
-    refresh(app, &fresh.refresh)
+    app.refresh(&fresh.refresh)
         .await
         .expect("the fresh refresh token works");
 
@@ -99,15 +88,16 @@ backend_tests!(changing_the_password_ends_the_other_sessions, |app| {
         &app.gql_err(None, login_query, old).await,
         "INVALID_CREDENTIALS",
     );
-    login_as(app, "ann@example.com", NEW_PASSWORD, "test-agent").await;
+    app.login_from("ann@example.com", NEW_PASSWORD, "test-agent")
+        .await;
 });
 
 backend_tests!(
     deleting_the_account_takes_everything_and_its_tokens,
     |app| {
-        let ann = tokens(&signup(app, "ann@example.com").await);
-        let ann_phone = login(app, "ann@example.com").await;
-        let bob = tokens(&signup(app, "bob@example.com").await);
+        let ann = app.signup("ann@example.com", PASSWORD).await;
+        let ann_phone = app.login("ann@example.com", PASSWORD).await;
+        let bob = app.signup("bob@example.com", PASSWORD).await;
         for token in [&ann.access, &bob.access] {
             app.create_todo(token, json!({ "title": "keep me?" })).await;
         }
@@ -120,16 +110,16 @@ backend_tests!(
             )
             .await;
         assert_code(&error, "INVALID_CREDENTIALS");
-        assert_works(app, &ann_phone.access).await;
+        app.assert_works(&ann_phone.access).await;
 
         let data = app
             .gql_ok(Some(&ann.access), delete, json!({ "password": PASSWORD }))
             .await;
         assert_eq!(data["deleteAccount"], true);
-        assert_revoked(app, &ann.access).await;
-        assert_revoked(app, &ann_phone.access).await;
+        app.assert_revoked(&ann.access).await;
+        app.assert_revoked(&ann_phone.access).await;
         assert_eq!(
-            refresh(app, &ann_phone.refresh).await.err().as_deref(),
+            app.refresh(&ann_phone.refresh).await.err().as_deref(),
             Some("REFRESH_TOKEN_INVALID")
         );
         let login_query = "mutation($input: LoginInput!) { login(input: $input) { accessToken } }";
@@ -149,19 +139,19 @@ backend_tests!(
         assert_eq!(db_text(app, &left("sessions")).await, "1");
         assert_eq!(app.all_todos(&bob.access).await.len(), 1);
         // The email is free again.
-        signup(app, "ann@example.com").await;
+        app.signup("ann@example.com", PASSWORD).await;
     }
 );
 
 /// A login on an instance with raised argon2 costs re-hashes the password.
 async fn a_login_rehashes_after_the_costs_are_raised(cheap: &TestApp) {
     let hash_before_signup = "$argon2id$v=19$m=8192,t=1,p=1$";
-    signup(cheap, "ann@example.com").await;
+    cheap.signup("ann@example.com", PASSWORD).await;
     let before = password_hash(cheap, "ann@example.com").await;
     assert!(before.starts_with(hash_before_signup), "{before}");
 
     let raised = cheap.sibling(&[]).await;
-    let session = login(&raised, "ann@example.com").await;
+    let session = raised.login("ann@example.com", PASSWORD).await;
     let after = password_hash(cheap, "ann@example.com").await;
     assert!(
         after.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
@@ -169,9 +159,9 @@ async fn a_login_rehashes_after_the_costs_are_raised(cheap: &TestApp) {
     );
     assert_ne!(before, after);
     // The new hash still checks the same password, on both instances.
-    login(&raised, "ann@example.com").await;
-    login(cheap, "ann@example.com").await;
-    assert_eq!(me_status(&raised, &session.access).await.0, StatusCode::OK);
+    raised.login("ann@example.com", PASSWORD).await;
+    cheap.login("ann@example.com", PASSWORD).await;
+    assert_eq!(raised.me_status(&session.access).await.0, StatusCode::OK);
     raised.shutdown().await;
 }
 

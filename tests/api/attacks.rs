@@ -7,22 +7,14 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, assert_code};
-
-fn reason(error: &Value) -> &str {
-    error["extensions"]["reason"].as_str().unwrap_or_default()
-}
+use crate::helpers::{PASSWORD, TestApp, assert_bad_input, assert_code, reason};
 
 /// The process still answers: `/healthz` within 2 s, and a real query.
 async fn still_serving(app: &TestApp) {
-    let health = tokio::time::timeout(
-        Duration::from_secs(2),
-        app.client.get(app.url("/healthz")).send(),
-    )
-    .await
-    .expect("/healthz answers within 2 s")
-    .expect("/healthz answers");
-    assert_eq!(health.status(), StatusCode::OK);
+    let health = tokio::time::timeout(Duration::from_secs(2), app.at("/healthz").get())
+        .await
+        .expect("/healthz answers within 2 s");
+    assert_eq!(health.status, StatusCode::OK);
     let data = app.gql_ok(None, "{ __typename }", json!({})).await;
     assert_eq!(data["__typename"], "Query");
 }
@@ -78,15 +70,11 @@ backend_tests!(
         }
         refused(app, "unknown", "{ ...Nope }", "UNKNOWN_FRAGMENT").await;
         // Over GET, as a cross-site <img> would send it.
-        let response = app
-            .client
-            .get(app.url("/graphql"))
-            .query(&[("query", "{ ...A } fragment A on Query { ...A }")])
-            .send()
-            .await
-            .expect("the server answers a GET");
-        let body: Value = response.json().await.expect("a JSON body");
+        let cycle = app.request("{ ...A } fragment A on Query { ...A }");
+        let body = cycle.get().await.json();
+        assert_code(&body["errors"][0], "BAD_USER_INPUT");
         assert_eq!(reason(&body["errors"][0]), "FRAGMENT_CYCLE", "{body}");
+        assert_eq!(body["data"], Value::Null, "{body}");
         still_serving(app).await;
     }
 );
@@ -161,13 +149,12 @@ backend_tests!(introspection_is_bounded_and_still_serves_tools, |app| {
         ("Apollo", APOLLO_INTROSPECTION),
     ] {
         let started = Instant::now();
-        let (status, raw) = app.gql_raw(None, query, json!({})).await;
-        assert_eq!(status, StatusCode::OK);
-        let body: Value = serde_json::from_str(&raw).expect("a JSON body");
-        assert!(body.get("errors").is_none(), "{tool}: {body}");
-        let types = body["data"]["__schema"]["types"].as_array().expect("types");
+        let response = app.request(query).send().await;
+        let data = response.data();
+        let types = data["__schema"]["types"].as_array().expect("types");
         assert!(types.iter().any(|t| t["name"] == "Todo"), "{tool}");
-        eprintln!("{tool}: {} bytes in {:?}", raw.len(), started.elapsed());
+        let size = response.text.len();
+        eprintln!("{tool}: {size} bytes in {:?}", started.elapsed());
     }
     still_serving(app).await;
 });
@@ -206,16 +193,9 @@ backend_tests!(deep_nesting_is_refused_before_parsing, |app| {
         "[".repeat(20_000),
         "]".repeat(20_000)
     );
-    let response = app
-        .post_raw(
-            "/graphql",
-            crate::helpers::headers(&[("content-type", "application/json")]),
-            deep_json,
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let body: Value = response.json().await.expect("a JSON body");
-    assert_code(&body["errors"][0], "BAD_USER_INPUT");
+    let response = app.raw_json(deep_json).send().await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_bad_input(&response.json()["errors"][0], "request");
     let token = app.user("nested").await;
     let mut value = json!("x");
     for _ in 0..100 {
@@ -281,7 +261,7 @@ backend_tests!(
     password_checks_count_toward_the_account_limit,
     ["--auth-rate-limit-account", "3/5m"],
     |app| {
-        let (token, _) = app.signup("oracle@example.com", PASSWORD).await;
+        let token = app.signup("oracle@example.com", PASSWORD).await.access;
         let aliased =
             "mutation { a: deleteAccount(password: \"x\") b: deleteAccount(password: \"y\") }";
         let error = app.gql_err(Some(&token), aliased, json!({})).await;

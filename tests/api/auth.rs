@@ -82,7 +82,7 @@ backend_tests!(email_taken_is_case_and_space_insensitive, |app| {
 });
 
 backend_tests!(login_accepts_the_right_password_in_any_email_case, |app| {
-    let (_, id) = app.signup("carol@example.com", PASSWORD).await;
+    let id = app.signup("carol@example.com", PASSWORD).await.user_id;
     for email in ["carol@example.com", "  CAROL@Example.Com "] {
         let payload = login_ok(app, email, PASSWORD).await;
         assert_eq!(payload["tokenType"], "Bearer");

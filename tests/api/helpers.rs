@@ -1,18 +1,26 @@
-//! The test harness: a `TestApp` per test on a fresh database, a GraphQL client, and the
-//! `backend_tests!` macro that runs one test body on SQLite and on PostgreSQL.
+//! The test harness: a `TestApp` per test on a fresh database, the `backend_tests!` macro
+//! that runs one test body on SQLite and on PostgreSQL, and the assertions tests share.
+//! The client side (one request builder, typed helpers) is in the submodules; a `TestApp`
+//! dereferences to its [`Api`].
 
 use std::time::Duration;
 
 use clap::Parser as _;
-use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tempfile::TempDir;
 use todo_graphql::{app, config};
 
 use pg::{PgDatabase, create_pg_database, database_url_for};
 
+pub use accounts::{AUTH_FIELDS, Auth, claims};
+pub use request::{Api, Failure, Response};
+pub use todos::{edges_nodes, id, update_query};
+
+pub mod accounts;
 pub mod pg;
+pub mod raw;
+pub mod request;
+pub mod todos;
 
 /// The HS256 secret every test server signs with, so token tests can re-sign claims.
 pub const JWT_SECRET: &str = "integration-tests-secret-0123456789-abcdefghijklmnop";
@@ -70,14 +78,21 @@ macro_rules! backend_tests {
 
 /// A running server on a fresh database, and a client for it.
 pub struct TestApp {
-    pub addr: std::net::SocketAddr,
-    pub client: reqwest::Client,
+    api: Api,
     /// The database this app serves from (a second instance can share it).
     pub database_url: String,
     server: Option<app::Server>,
     // Dropped after the server field: the database outlives the server.
     pg: Option<PgDatabase>,
     _dir: TempDir,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
 }
 
 fn require_postgres() -> bool {
@@ -128,8 +143,10 @@ impl TestApp {
             .build()
             .expect("a reqwest client");
         TestApp {
-            addr: server.addr,
-            client,
+            api: Api {
+                client,
+                addr: server.addr,
+            },
             database_url,
             server: Some(server),
             pg,
@@ -165,8 +182,10 @@ impl TestApp {
             .expect("the sibling's settings parse");
         let server = app::spawn(settings).await.expect("the sibling starts");
         TestApp {
-            addr: server.addr,
-            client: self.client.clone(),
+            api: Api {
+                client: self.client.clone(),
+                addr: server.addr,
+            },
             database_url: self.database_url.clone(),
             server: Some(server),
             pg: None,
@@ -196,151 +215,6 @@ impl TestApp {
                 .await
                 .expect("the server stops gracefully");
         }
-    }
-
-    /// `http://127.0.0.1:port{path}`.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// POSTs a GraphQL request to `/graphql`; returns the status and the JSON body.
-    pub async fn gql(
-        &self,
-        token: Option<&str>,
-        query: &str,
-        variables: Value,
-    ) -> (StatusCode, Value) {
-        let mut request = self
-            .client
-            .post(self.url("/graphql"))
-            .header("Content-Type", "application/json")
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        let response = request.send().await.expect("the server answers");
-        let status = response.status();
-        let text = response.text().await.expect("a response body");
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|err| panic!("a JSON body ({err}), got {status}: {text}"));
-        (status, body)
-    }
-
-    /// A request that must succeed: HTTP 200 and no errors. Returns `data`.
-    pub async fn gql_ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let (status, body) = self.gql(token, query, variables).await;
-        assert_eq!(status, StatusCode::OK, "HTTP status for {query}: {body}");
-        assert!(
-            body.get("errors").is_none(),
-            "unexpected errors for {query}: {body}"
-        );
-        body["data"].clone()
-    }
-
-    /// A request that must fail with one GraphQL error in an HTTP 200. Returns that error
-    /// after checking that it leaks no internals.
-    pub async fn gql_err(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let (status, body) = self.gql(token, query, variables).await;
-        assert_no_leak(&body);
-        assert_eq!(status, StatusCode::OK, "HTTP status for {query}: {body}");
-        let errors = body["errors"]
-            .as_array()
-            .unwrap_or_else(|| panic!("errors expected for {query}: {body}"));
-        assert!(!errors.is_empty(), "errors expected for {query}: {body}");
-        errors[0].clone()
-    }
-
-    /// Signs up through the API; returns the access token and the user's id.
-    pub async fn signup(&self, email: &str, password: &str) -> (String, String) {
-        let data = self
-            .gql_ok(
-                None,
-                "mutation($input: SignupInput!) { signup(input: $input) { accessToken user { id } } }",
-                json!({ "input": { "email": email, "password": password } }),
-            )
-            .await;
-        let token = data["signup"]["accessToken"]
-            .as_str()
-            .expect("a token")
-            .to_owned();
-        let id = data["signup"]["user"]["id"]
-            .as_str()
-            .expect("a user id")
-            .to_owned();
-        (token, id)
-    }
-
-    /// Signs up a user with a unique email and the standard password; returns the token.
-    pub async fn user(&self, name: &str) -> String {
-        self.signup(&format!("{name}@example.com"), PASSWORD)
-            .await
-            .0
-    }
-
-    /// Creates a todo from `input` (a `CreateTodoInput` object); returns every field.
-    pub async fn create_todo(&self, token: &str, input: Value) -> Value {
-        let query = format!(
-            "mutation($input: CreateTodoInput!) {{ createTodo(input: $input) {{ {TODO_FIELDS} }} }}"
-        );
-        let data = self
-            .gql_ok(Some(token), &query, json!({ "input": input }))
-            .await;
-        data["createTodo"].clone()
-    }
-
-    /// Reads one todo back (every field), or `Value::Null`.
-    pub async fn read_todo(&self, token: &str, id: &str) -> Value {
-        let query = format!("query($id: ID!) {{ todo(id: $id) {{ {TODO_FIELDS} }} }}");
-        self.gql_ok(Some(token), &query, json!({ "id": id })).await["todo"].clone()
-    }
-
-    /// Every todo of the viewer (every field), sorted by id.
-    pub async fn all_todos(&self, token: &str) -> Vec<Value> {
-        let query = format!("{{ todos(first: 100) {{ totalCount nodes {{ {TODO_FIELDS} }} }} }}");
-        let data = self.gql_ok(Some(token), &query, json!({})).await;
-        let mut nodes = data["todos"]["nodes"].as_array().expect("nodes").clone();
-        assert_eq!(data["todos"]["totalCount"], nodes.len(), "{data}");
-        nodes.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-        nodes
-    }
-
-    /// POSTs a GraphQL request and returns the status and the body exactly as sent.
-    pub async fn gql_raw(
-        &self,
-        token: Option<&str>,
-        query: &str,
-        variables: Value,
-    ) -> (StatusCode, String) {
-        let mut request = self
-            .client
-            .post(self.url("/graphql"))
-            .header("Content-Type", "application/json")
-            .json(&json!({ "query": query, "variables": variables }));
-        if let Some(token) = token {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        let response = request.send().await.expect("the server answers");
-        let status = response.status();
-        (status, response.text().await.expect("a response body"))
-    }
-
-    /// POSTs an anonymous GraphQL request with extra headers.
-    pub async fn gql_with_headers(
-        &self,
-        query: &str,
-        variables: Value,
-        extra: &[(&'static str, &str)],
-    ) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .post(self.url("/graphql"))
-            .headers(headers(extra))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .expect("the server answers");
-        let status = response.status();
-        (status, response.json().await.expect("a JSON body"))
     }
 
     /// Runs `sql` on the PostgreSQL admin connection, with `{db}` replaced by this test's
@@ -379,55 +253,6 @@ impl TestApp {
         )
         .await
     }
-
-    /// The viewer's `todoCounts` as `(all, active, completed)`.
-    pub async fn counts(&self, token: &str) -> (i64, i64, i64) {
-        let data = self
-            .gql_ok(
-                Some(token),
-                "{ me { todoCounts { all active completed } } }",
-                json!({}),
-            )
-            .await;
-        let counts = &data["me"]["todoCounts"];
-        let get = |name: &str| counts[name].as_i64().expect("an integer count");
-        (get("all"), get("active"), get("completed"))
-    }
-
-    /// A GET with extra headers.
-    pub async fn get(&self, path: &str, headers: HeaderMap) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .headers(headers)
-            .send()
-            .await
-            .expect("the server answers")
-    }
-
-    /// A POST of a raw body with extra headers.
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        headers: HeaderMap,
-        body: impl Into<reqwest::Body>,
-    ) -> reqwest::Response {
-        self.client
-            .post(self.url(path))
-            .headers(headers)
-            .body(body)
-            .send()
-            .await
-            .expect("the server answers")
-    }
-}
-
-/// Headers from `(name, value)` pairs.
-pub fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (name, value) in pairs {
-        map.insert(*name, value.parse().expect("a valid header value"));
-    }
-    map
 }
 
 /// `extensions.code` of a GraphQL error object.
@@ -468,4 +293,17 @@ pub fn time(value: &Value) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339(text)
         .unwrap_or_else(|err| panic!("RFC 3339 ({err}): {text}"))
         .to_utc()
+}
+
+/// `extensions.reason` of a GraphQL error object.
+pub fn reason(error: &Value) -> &str {
+    error["extensions"]["reason"]
+        .as_str()
+        .unwrap_or_else(|| panic!("an error with extensions.reason: {error}"))
+}
+
+/// Asserts that a GraphQL error is `code` for `why` (`extensions.reason`).
+pub fn assert_reason(error: &Value, code: &str, why: &str) {
+    assert_code(error, code);
+    assert_eq!(reason(error), why, "error: {error}");
 }

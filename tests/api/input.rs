@@ -5,7 +5,7 @@
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, assert_bad_input, assert_code};
+use crate::helpers::{PASSWORD, TestApp, assert_bad_input, assert_code, id};
 
 const CREATE: &str = "mutation($input: CreateTodoInput!) { createTodo(input: $input) { id } }";
 const UPDATE: &str = "mutation($id: ID!, $input: UpdateTodoInput!) { \
@@ -53,10 +53,7 @@ backend_tests!(controls_in_todo_text_are_refused, |app| {
 
     let input = json!({ "title": "milk", "notes": "one\n\ttwo" });
     let data = app.gql_ok(token, CREATE, json!({ "input": input })).await;
-    let id = data["createTodo"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    let id = id(&data["createTodo"]).to_owned();
     for c in CONTROLS {
         let vars = json!({ "id": id, "input": { "title": format!("x{c}") } });
         refused(app, token, UPDATE, vars, "input.title").await;
@@ -101,15 +98,14 @@ backend_tests!(controls_in_queries_ids_and_cursors_are_refused, |app| {
     let data = app.gql_ok(token, page, json!({})).await;
     let cursor = data["todos"]["pageInfo"]["endCursor"]
         .as_str()
-        .unwrap_or_default();
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).unwrap_or_default();
-    let decoded: Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        .expect("a cursor");
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).expect("a base64url cursor");
+    let decoded: Value = serde_json::from_slice(&bytes).expect("a JSON cursor");
     assert!(decoded["p"]["key"]["Text"].is_string(), "{decoded}");
     for (pointer, value) in [("/p/key/Text", "mi\u{0}"), ("/p/id", "\u{0}")] {
         let mut forged = decoded.clone();
-        if let Some(slot) = forged.pointer_mut(pointer) {
-            *slot = json!(value);
-        }
+        let slot = forged.pointer_mut(pointer);
+        *slot.unwrap_or_else(|| panic!("{pointer} in {decoded}")) = json!(value);
         let forged = URL_SAFE_NO_PAD.encode(forged.to_string());
         refused(app, token, page, json!({ "after": forged }), "after").await;
     }
@@ -150,11 +146,8 @@ backend_tests!(controls_in_account_text_are_refused, |app| {
             json!({ "input": { "email": "ann@example.com", "password": PASSWORD } }),
         )
         .await;
-    let token = data["signup"]["accessToken"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    let token = Some(token.as_str());
+    let token = data["signup"]["accessToken"].as_str();
+    let token = Some(token.expect("an access token"));
     for c in CONTROLS {
         let input = json!({ "email": format!("ann@example.com{c}"), "password": PASSWORD });
         refused(app, None, LOGIN, json!({ "input": input }), "input.email").await;
@@ -224,7 +217,7 @@ backend_tests!(passwords_made_of_the_account_are_refused, |app| {
     let data = app.gql_ok(None, SIGNUP, json!({ "input": input })).await;
     let token = data["signup"]["accessToken"]
         .as_str()
-        .unwrap_or_default()
+        .expect("an access token")
         .to_owned();
     let vars = json!({ "current": PASSWORD, "new": "example staple horse battery" });
     let error = app.gql_err(Some(&token), CHANGE, vars).await;

@@ -3,97 +3,102 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TODO_FIELDS, TestApp, assert_code, assert_no_leak, code};
+use crate::helpers::{TODO_FIELDS, TestApp, assert_code, assert_no_leak, id};
 
-/// Operations on one todo id (`$id`), as another user would try them.
-fn operations() -> Vec<(String, Value)> {
+/// Operations on one todo id (`$id`), as another user would try them, with the field
+/// each answers in.
+fn operations() -> Vec<(&'static str, String, Value)> {
     let update = |extra: &str| {
         format!(
             "mutation($id: ID!, $input: UpdateTodoInput!) {{ \
              updateTodo(id: $id, input: $input{extra}) {{ {TODO_FIELDS} }} }}"
         )
     };
+    let pwned = json!({ "input": { "title": "pwned" } });
     vec![
         (
+            "todo",
             format!("query($id: ID!) {{ todo(id: $id) {{ {TODO_FIELDS} }} }}"),
             json!({}),
         ),
         (
+            "node",
             "query($id: ID!) { node(id: $id) { id ... on Todo { title } } }".into(),
             json!({}),
         ),
         (
+            "updateTodo",
             update(""),
             json!({ "input": { "title": "pwned", "completed": true } }),
         ),
         (
+            "updateTodo",
             update(""),
             json!({ "input": { "notes": null, "dueAt": null } }),
         ),
+        ("updateTodo", update(", expectedVersion: 1"), pwned.clone()),
+        ("updateTodo", update(", expectedVersion: 2"), pwned),
         (
-            update(", expectedVersion: 1"),
-            json!({ "input": { "title": "pwned" } }),
-        ),
-        (
-            update(", expectedVersion: 2"),
-            json!({ "input": { "title": "pwned" } }),
-        ),
-        (
+            "deleteTodo",
             "mutation($id: ID!) { deleteTodo(id: $id) }".into(),
             json!({}),
         ),
     ]
 }
 
-fn id(todo: &Value) -> String {
-    todo["id"].as_str().expect("an id").to_owned()
-}
-
 /// A well-formed id of `token`'s user that no longer exists.
 async fn ghost_id(app: &TestApp, token: &str) -> String {
-    let ghost = id(&app.create_todo(token, json!({ "title": "ghost" })).await);
-    let delete = "mutation($id: ID!) { deleteTodo(id: $id) }";
-    app.gql_ok(Some(token), delete, json!({ "id": ghost }))
-        .await;
-    ghost
+    let ghost = app.create_todo(token, json!({ "title": "ghost" })).await;
+    app.delete_todo(token, id(&ghost)).await;
+    id(&ghost).to_owned()
 }
 
 backend_tests!(another_user_sees_my_todos_as_nonexistent, |app| {
     let alice = app.user("alice").await;
     let input = json!({ "title": "secret plan", "notes": "private", "priority": "HIGH",
                         "dueAt": "2030-01-01T00:00:00Z" });
-    let plan = id(&app.create_todo(&alice, input).await);
+    let plan = app.create_todo(&alice, input).await;
+    let plan = id(&plan);
     let update = "mutation($id: ID!) { updateTodo(id: $id, input: { title: \"secret plan 2\" }) { version } }";
     let data = app
         .gql_ok(Some(&alice), update, json!({ "id": plan }))
         .await;
     assert_eq!(data["updateTodo"]["version"], 2);
-    let done = id(&app
+    let done = app
         .create_todo(&alice, json!({ "title": "done", "completed": true }))
-        .await);
+        .await;
+    let done = id(&done);
     let before = app.all_todos(&alice).await;
 
     let bob = app.user("bob").await;
     let ghost = ghost_id(app, &bob).await;
-    for (query, vars) in operations() {
+    for (field, query, vars) in operations() {
         let with = |id: &str| {
             let mut vars = vars.clone();
             vars["id"] = json!(id);
             vars
         };
-        let (ghost_status, ghost_body) = app.gql_raw(Some(&bob), &query, with(&ghost)).await;
-        let parsed: Value = serde_json::from_str(&ghost_body).expect("a JSON body");
+        let ghost_answer = app.request(&query).token(&bob).variables(with(&ghost));
+        let ghost_answer = ghost_answer.send().await;
+        let parsed = ghost_answer.json();
         assert_no_leak(&parsed);
         if query.starts_with("mutation") {
+            assert_eq!(parsed["data"], Value::Null, "{parsed}");
+            assert_eq!(
+                parsed["errors"].as_array().map(Vec::len),
+                Some(1),
+                "{parsed}"
+            );
             assert_code(&parsed["errors"][0], "NOT_FOUND");
         } else {
-            assert!(parsed.get("errors").is_none(), "{parsed}");
+            assert_eq!(parsed, json!({ "data": { field: null } }));
         }
-        for theirs in [&plan, &done] {
-            let (status, body) = app.gql_raw(Some(&bob), &query, with(theirs)).await;
-            assert_eq!(status, ghost_status, "{query}");
+        for theirs in [plan, done] {
+            let answer = app.request(&query).token(&bob).variables(with(theirs));
+            let answer = answer.send().await;
+            assert_eq!(answer.status, ghost_answer.status, "{query}");
             assert_eq!(
-                body, ghost_body,
+                answer.text, ghost_answer.text,
                 "{query}: the same answer as for an id that never was"
             );
         }
@@ -114,26 +119,28 @@ backend_tests!(lists_and_bulk_actions_see_only_the_viewers_todos, |app| {
     }
     let before = app.all_todos(&alice).await;
     let bob = app.user("bob").await;
-    let mine = id(&app.create_todo(&bob, json!({ "title": "b1" })).await);
+    let mine = app.create_todo(&bob, json!({ "title": "b1" })).await;
+    let mine = id(&mine);
 
     let listed = app.all_todos(&bob).await;
-    assert_eq!(
-        listed.iter().map(id).collect::<Vec<_>>(),
-        vec![mine.clone()]
-    );
+    assert_eq!(listed.iter().map(id).collect::<Vec<_>>(), [mine]);
     let query = "query($f: TodoFilter) { todos(filter: $f) { totalCount nodes { id } } }";
-    for filter in [
-        json!({ "search": "a" }),
-        json!({ "completed": true }),
-        json!({}),
+    // Each filter matches alice's todos; only bob's own may come back.
+    for (filter, expected) in [
+        (json!({ "search": "a" }), vec![]),
+        (json!({ "search": "1" }), vec![mine]),
+        (json!({ "completed": true }), vec![]),
+        (json!({ "completed": false }), vec![mine]),
+        (json!({}), vec![mine]),
     ] {
         let data = app.gql_ok(Some(&bob), query, json!({ "f": filter })).await;
         let nodes = data["todos"]["nodes"].as_array().expect("nodes");
-        assert!(
-            nodes.iter().all(|n| n["id"] == mine.as_str()),
-            "{filter}: {data}"
+        assert_eq!(
+            nodes.iter().map(id).collect::<Vec<_>>(),
+            expected,
+            "{filter}"
         );
-        assert_eq!(data["todos"]["totalCount"], nodes.len());
+        assert_eq!(data["todos"]["totalCount"], expected.len(), "{filter}");
     }
     assert_eq!(app.counts(&bob).await, (1, 1, 0));
 
@@ -156,6 +163,8 @@ backend_tests!(lists_and_bulk_actions_see_only_the_viewers_todos, |app| {
 });
 
 backend_tests!(another_users_cursor_and_user_id_reveal_nothing, |app| {
+    let bob = app.user("bob").await;
+    let older = app.create_todo(&bob, json!({ "title": "b0" })).await;
     let alice = app.user("alice").await;
     for i in 0..4 {
         app.create_todo(&alice, json!({ "title": format!("a{i}") }))
@@ -169,17 +178,13 @@ backend_tests!(another_users_cursor_and_user_id_reveal_nothing, |app| {
         )
         .await;
     let cursor = &data["todos"]["pageInfo"]["endCursor"];
-    let bob = app.user("bob").await;
-    let mine = id(&app.create_todo(&bob, json!({ "title": "b" })).await);
+    app.create_todo(&bob, json!({ "title": "b1" })).await;
 
+    // A cursor is a position in an order, not a key to alice's rows: from it bob walks on
+    // through his own todos, to the one older than the position.
     let query = "query($c: String) { todos(first: 10, after: $c) { nodes { id } } }";
-    let (_, body) = app.gql(Some(&bob), query, json!({ "c": cursor })).await;
-    assert_no_leak(&body);
-    if let Some(nodes) = body["data"]["todos"]["nodes"].as_array() {
-        assert!(nodes.iter().all(|n| n["id"] == mine.as_str()), "{body}");
-    } else {
-        assert_eq!(code(&body["errors"][0]), "BAD_USER_INPUT", "{body}");
-    }
+    let data = app.gql_ok(Some(&bob), query, json!({ "c": cursor })).await;
+    assert_eq!(data["todos"]["nodes"], json!([{ "id": id(&older) }]));
 
     let node = "query($id: ID!) { node(id: $id) { id ... on User { email } } }";
     let (_, body) = app

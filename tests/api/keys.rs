@@ -5,8 +5,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, jwk:
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 
-use crate::helpers::{JWT_SECRET, headers};
-use crate::sessions::{assert_works, me_status, signup};
+use crate::helpers::{JWT_SECRET, PASSWORD, claims};
 
 const NEW_SECRET: &str = "the-rotated-in-secret-0123456789-abcdefghijklmnop";
 /// A throwaway Ed25519 key, made for these tests with `openssl genpkey -algorithm ed25519`.
@@ -15,10 +14,6 @@ MC4CAQAwBQYDK2VwBCIEIHXT76NGDWLd7t/07scfF/n6HWEuxTIYIgBeG/vWMEl7
 -----END PRIVATE KEY-----
 ";
 
-fn access(payload: &Value) -> String {
-    payload["accessToken"].as_str().expect("a token").to_owned()
-}
-
 fn kid(token: &str) -> String {
     jsonwebtoken::decode_header(token)
         .expect("a JWT header")
@@ -26,16 +21,12 @@ fn kid(token: &str) -> String {
         .expect("a kid")
 }
 
-fn claims(token: &str) -> Map<String, Value> {
-    jsonwebtoken::dangerous::insecure_decode_claims(token).expect("the app's token decodes")
-}
-
 fn invalid() -> (StatusCode, Option<String>) {
     (StatusCode::UNAUTHORIZED, Some("TOKEN_INVALID".to_owned()))
 }
 
 backend_tests!(a_rotated_secret_still_verifies_until_removed, |app| {
-    let old_token = access(&signup(app, "ann@example.com").await);
+    let old_token = app.signup("ann@example.com", PASSWORD).await.access;
     let rotated = app
         .sibling(&[
             "--jwt-secret",
@@ -45,29 +36,29 @@ backend_tests!(a_rotated_secret_still_verifies_until_removed, |app| {
         ])
         .await;
     // The old key's token still works on the rotated instance.
-    assert_works(&rotated, &old_token).await;
-    let new_token = access(&signup(&rotated, "bob@example.com").await);
+    rotated.assert_works(&old_token).await;
+    let new_token = rotated.signup("bob@example.com", PASSWORD).await.access;
     assert_ne!(
         kid(&new_token),
         kid(&old_token),
         "the new key signs, under its own kid"
     );
-    assert_works(&rotated, &new_token).await;
+    rotated.assert_works(&new_token).await;
     // An instance that does not know the new key refuses its tokens.
-    assert_eq!(me_status(app, &new_token).await, invalid());
+    assert_eq!(app.me_status(&new_token).await, invalid());
 
     // A kid nobody knows is refused, even with a signature the old key would accept.
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some("no-such-key".to_owned());
     let key = EncodingKey::from_secret(JWT_SECRET.as_bytes());
     let unknown = jsonwebtoken::encode(&header, &claims(&old_token), &key).expect("signs");
-    assert_eq!(me_status(&rotated, &unknown).await, invalid());
-    assert_eq!(me_status(app, &unknown).await, invalid());
+    assert_eq!(rotated.me_status(&unknown).await, invalid());
+    assert_eq!(app.me_status(&unknown).await, invalid());
 
     // Once the old secret is removed, its tokens stop working.
     let retired = app.sibling(&["--jwt-secret", NEW_SECRET]).await;
-    assert_eq!(me_status(&retired, &old_token).await, invalid());
-    assert_works(&retired, &new_token).await;
+    assert_eq!(retired.me_status(&old_token).await, invalid());
+    retired.assert_works(&new_token).await;
     retired.shutdown().await;
     rotated.shutdown().await;
 });
@@ -77,7 +68,7 @@ backend_tests!(eddsa_tokens_verify_with_the_published_jwks, |app| {
     let pem = dir.path().join("ed25519.pem");
     std::fs::write(&pem, ED25519_PEM).expect("the key file is written");
     let pem = pem.to_str().expect("a UTF-8 path");
-    let hs_token = access(&signup(app, "ann@example.com").await);
+    let hs_token = app.signup("ann@example.com", PASSWORD).await.access;
     let ed = app
         .sibling(&[
             "--jwt-algorithm",
@@ -86,20 +77,19 @@ backend_tests!(eddsa_tokens_verify_with_the_published_jwks, |app| {
             pem,
         ])
         .await;
-    let payload = signup(&ed, "bob@example.com").await;
-    let token = access(&payload);
+    let token = ed.signup("bob@example.com", PASSWORD).await.access;
     assert_eq!(
         jsonwebtoken::decode_header(&token).expect("a header").alg,
         Algorithm::EdDSA
     );
-    assert_works(&ed, &token).await;
+    ed.assert_works(&token).await;
     // Moving to EdDSA signs nobody out: the HS256 secret still verifies.
-    assert_works(&ed, &hs_token).await;
+    ed.assert_works(&hs_token).await;
 
     // Another service verifies the token with nothing but the JWKS document.
-    let response = ed.get("/.well-known/jwks.json", headers(&[])).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let jwks: JwkSet = response.json().await.expect("a JWKS document");
+    let response = ed.at("/.well-known/jwks.json").get().await;
+    assert_eq!(response.status, StatusCode::OK);
+    let jwks: JwkSet = serde_json::from_str(&response.text).expect("a JWKS document");
     assert_eq!(jwks.keys.len(), 1);
     let jwk = jwks
         .find(&kid(&token))
@@ -125,13 +115,10 @@ backend_tests!(eddsa_tokens_verify_with_the_published_jwks, |app| {
         &EncodingKey::from_secret(JWT_SECRET.as_bytes()),
     )
     .expect("signs");
-    assert_eq!(me_status(&ed, &confused).await, invalid());
+    assert_eq!(ed.me_status(&confused).await, invalid());
 
     // With HS256 alone nothing is published: the secret is not a public key.
-    let response = app.get("/.well-known/jwks.json", headers(&[])).await;
-    assert_eq!(
-        response.json::<Value>().await.expect("JSON"),
-        json!({ "keys": [] })
-    );
+    let response = app.at("/.well-known/jwks.json").get().await;
+    assert_eq!(response.json(), json!({ "keys": [] }));
     ed.shutdown().await;
 });

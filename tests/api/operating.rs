@@ -6,10 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, assert_code, headers};
+use crate::helpers::{PASSWORD, Response, TestApp, assert_code, claims};
 use crate::process::Process;
 
 /// One sample of the Prometheus text exposition.
@@ -22,18 +21,15 @@ struct Sample {
 
 /// `GET /metrics`, parsed.
 async fn scrape(app: &TestApp) -> Vec<Sample> {
-    let response = app.get("/metrics", HeaderMap::new()).await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let content_type = response.headers()["content-type"]
-        .to_str()
-        .expect("an ASCII content type")
-        .to_owned();
+    let response = app.at("/metrics").get().await;
+    assert_eq!(response.status, StatusCode::OK);
+    let content_type = response.header("content-type").unwrap_or_default();
     assert!(
         content_type.starts_with("text/plain; version=0.0.4"),
         "the Prometheus text format: {content_type}"
     );
-    let text = response.text().await.expect("a metrics body");
-    let samples = text
+    let samples = response
+        .text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty());
     samples
@@ -189,15 +185,12 @@ backend_tests!(
             app.gql_ok(None, &query, json!({})).await;
         }
         // An operationName that names nothing in the document is not a label.
-        let body = json!({ "query": "query Real { __typename }", "operationName": "Injected" });
-        let response = app
-            .client
-            .post(app.url("/graphql"))
-            .json(&body)
-            .send()
-            .await
-            .expect("the server answers");
-        assert_eq!(response.status(), StatusCode::OK);
+        let real = app.request("query Real { __typename }");
+        let response = real.operation_name("Injected").send().await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text);
+        let body = response.json();
+        assert_code(&body["errors"][0], "BAD_USER_INPUT");
+        assert_eq!(body["data"], Value::Null, "{body}");
 
         let m = scrape(app).await;
         let shared = ["anonymous", "other", "unknown"];
@@ -224,47 +217,32 @@ backend_tests!(
 );
 
 /// The `x-request-id` of a response.
-fn request_id(response: &reqwest::Response) -> String {
-    let id = response.headers().get("x-request-id").unwrap_or_else(|| {
-        panic!(
-            "no x-request-id on {} {}",
-            response.status(),
-            response.url()
-        )
-    });
-    id.to_str().expect("an ASCII request id").to_owned()
+fn request_id(response: &Response) -> String {
+    let id = response.header("x-request-id");
+    id.unwrap_or_else(|| panic!("no x-request-id on {response:?}"))
+        .to_owned()
 }
 
 backend_tests!(every_response_carries_a_request_id, |app| {
     let token = app.user("requestid").await;
-    let post = |body: &'static str, extra: &[(&'static str, &str)]| {
-        let mut request = app.client.post(app.url("/graphql")).headers(headers(extra));
-        request = request.body(body);
-        request.send()
-    };
-    let json = ("content-type", "application/json");
-    let bearer = format!("Bearer {token}");
-    let query = r#"{"query":"{ me { id } }"}"#;
+    let me = "{ me { id } }";
     let mut responses = vec![
-        post(query, &[json]).await.expect("anonymous query"),
-        post(query, &[json]).await.expect("the same query again"),
-        post(query, &[json, ("authorization", &bearer)])
-            .await
-            .expect("a query with a token"),
-        post(query, &[json, ("authorization", "Bearer nonsense")])
-            .await
-            .expect("a bad token"),
-        post(query, &[("content-type", "text/plain")])
-            .await
-            .expect("a refused media type"),
-        post("{ not json", &[json]).await.expect("a malformed body"),
+        app.request(me).send().await,
+        app.request(me).send().await,
+        app.request(me).token(&token).send().await,
+        app.request(me).token("nonsense").send().await,
+        app.request(me)
+            .header("content-type", "text/plain")
+            .send()
+            .await,
+        app.raw_json("{ not json").send().await,
     ];
     for path in ["/healthz", "/readyz", "/metrics", "/nowhere"] {
-        responses.push(app.get(path, HeaderMap::new()).await);
+        responses.push(app.at(path).get().await);
     }
-    let browser = headers(&[("accept", "text/html")]);
-    responses.push(app.get("/graphql", browser).await);
-    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    let browser = app.at("/graphql").header("accept", "text/html");
+    responses.push(browser.get().await);
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status.as_u16()).collect();
     assert_eq!(
         statuses,
         [200, 200, 200, 401, 415, 400, 200, 200, 200, 404, 200]
@@ -272,17 +250,14 @@ backend_tests!(every_response_carries_a_request_id, |app| {
     let ids: Vec<String> = responses.iter().map(request_id).collect();
     let distinct: HashSet<&String> = ids.iter().collect();
     assert_eq!(distinct.len(), ids.len(), "one id per request: {ids:?}");
-    assert!(ids.iter().all(|id| id.len() >= 16), "{ids:?}");
+    let fresh = |id: &String| uuid::Uuid::parse_str(id).is_ok();
+    assert!(ids.iter().all(fresh), "a fresh UUID each: {ids:?}");
 
     // A caller's own id is kept, so a trace spans services.
     let mine = "trace-4711-from-the-caller";
-    let sent = post(query, &[json, ("x-request-id", mine)])
-        .await
-        .expect("a query with an id");
+    let sent = app.request(me).header("x-request-id", mine).send().await;
     assert_eq!(request_id(&sent), mine);
-    let sent = app
-        .get("/healthz", headers(&[("x-request-id", mine)]))
-        .await;
+    let sent = app.at("/healthz").header("x-request-id", mine).get().await;
     assert_eq!(request_id(&sent), mine);
 });
 
@@ -295,20 +270,23 @@ fn spans(line: &Value) -> impl Iterator<Item = &Value> {
 process_tests!(json_logs_carry_request_id_operation_and_viewer, |db| {
     let mut server = Process::start(db, "info,tower_http=debug", &[]).await;
     let password = "Log-probe passphrase 4711 never-logged";
-    let token = server.signup("logs@example.com", password).await;
+    let token = server.signup("logs@example.com", password).await.access;
 
     // A named operation, with a token and a password in its variables.
     let login = "mutation LoginAgain($input: LoginInput!) { login(input: $input) { accessToken } }";
     let input = json!({ "input": { "email": "logs@example.com", "password": password } });
-    let (id, body) = server.gql(Some(&token), login, input).await;
-    assert!(!id.is_empty(), "an x-request-id header");
-    let fresh = body["data"]["login"]["accessToken"].as_str();
+    let response = server.request(login).token(&token).variables(input);
+    let response = response.send().await;
+    let id = request_id(&response);
+    let data = response.data();
+    let fresh = data["login"]["accessToken"].as_str();
     let fresh = fresh
-        .unwrap_or_else(|| panic!("a token: {body}"))
+        .unwrap_or_else(|| panic!("a token: {data}"))
         .to_owned();
-    let claims: serde_json::Map<String, Value> =
-        jsonwebtoken::dangerous::insecure_decode_claims(&token).expect("the token decodes");
-    let viewer = claims["sub"].as_str().expect("a sub claim").to_owned();
+    let viewer = claims(&token)["sub"]
+        .as_str()
+        .expect("a sub claim")
+        .to_owned();
 
     let started = Instant::now();
     let tagged = |line: &Value| {

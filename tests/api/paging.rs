@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TODO_FIELDS, TestApp, assert_bad_input, time};
+use crate::helpers::{TestApp, assert_bad_input, edges_nodes, time};
 
 const WORDS: [&str; 11] = [
     "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
@@ -14,116 +14,6 @@ const WORDS: [&str; 11] = [
 ];
 const PRIORITIES: [&str; 4] = ["NONE", "LOW", "MEDIUM", "HIGH"];
 const SEEDED: usize = 31;
-
-fn page_query() -> String {
-    format!(
-        "query($first: Int, $after: String, $last: Int, $before: String, \
-         $filter: TodoFilter, $orderBy: TodoOrder) {{ \
-         todos(first: $first, after: $after, last: $last, before: $before, \
-         filter: $filter, orderBy: $orderBy) {{ totalCount \
-         edges {{ cursor node {{ {TODO_FIELDS} }} }} nodes {{ id }} \
-         pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} }} }}"
-    )
-}
-
-/// One page (`todos` connection); `vars` holds any of the query's variables.
-pub async fn page(app: &TestApp, token: &str, vars: Value) -> Value {
-    app.gql_ok(Some(token), &page_query(), vars).await["todos"].clone()
-}
-
-/// The error of a page request that must fail.
-pub async fn page_err(app: &TestApp, token: &str, vars: Value) -> Value {
-    app.gql_err(Some(token), &page_query(), vars).await
-}
-
-/// The page's nodes, after checking that edges, nodes and the page's cursors agree.
-pub fn edges_nodes(page: &Value) -> Vec<Value> {
-    let edges = page["edges"].as_array().expect("edges");
-    let nodes: Vec<Value> = edges.iter().map(|e| e["node"].clone()).collect();
-    let ids: Vec<&Value> = nodes.iter().map(|n| &n["id"]).collect();
-    let plain: Vec<&Value> = page["nodes"]
-        .as_array()
-        .expect("nodes")
-        .iter()
-        .map(|n| &n["id"])
-        .collect();
-    assert_eq!(ids, plain, "edges and nodes list the same todos");
-    if let (Some(first), Some(last)) = (edges.first(), edges.last()) {
-        assert_eq!(page["pageInfo"]["startCursor"], first["cursor"]);
-        assert_eq!(page["pageInfo"]["endCursor"], last["cursor"]);
-    }
-    nodes
-}
-
-/// Walks `first: size` pages from the start; returns every node in order.
-pub async fn walk_forward(app: &TestApp, token: &str, size: usize, base: Value) -> Vec<Value> {
-    let mut all = Vec::new();
-    let mut after = Value::Null;
-    let mut total = Value::Null;
-    for n in 0.. {
-        assert!(n <= 100, "forward paging does not end");
-        let mut vars = base.clone();
-        vars["first"] = json!(size);
-        vars["after"] = after;
-        let page = page(app, token, vars).await;
-        let nodes = edges_nodes(&page);
-        let info = &page["pageInfo"];
-        if n == 0 {
-            assert_eq!(info["hasPreviousPage"], false, "the first page: {info}");
-            total = page["totalCount"].clone();
-        }
-        assert_eq!(
-            page["totalCount"], total,
-            "totalCount is the same on every page"
-        );
-        all.extend(nodes.iter().cloned());
-        if info["hasNextPage"] == false {
-            assert_eq!(
-                all.len() as u64,
-                page["totalCount"].as_u64().expect("totalCount")
-            );
-            break;
-        }
-        assert_eq!(nodes.len(), size, "a full page before the end: {info}");
-        after = info["endCursor"].clone();
-    }
-    all
-}
-
-/// Walks `last: size` pages from the end; returns every node in order.
-pub async fn walk_backward(app: &TestApp, token: &str, size: usize, base: Value) -> Vec<Value> {
-    let mut all: Vec<Value> = Vec::new();
-    let mut before = Value::Null;
-    let mut total = Value::Null;
-    for n in 0.. {
-        assert!(n <= 100, "backward paging does not end");
-        let mut vars = base.clone();
-        vars["last"] = json!(size);
-        vars["before"] = before;
-        let page = page(app, token, vars).await;
-        let nodes = edges_nodes(&page);
-        let info = &page["pageInfo"];
-        if n == 0 {
-            assert_eq!(info["hasNextPage"], false, "the last page: {info}");
-            total = page["totalCount"].clone();
-        }
-        assert_eq!(
-            page["totalCount"], total,
-            "totalCount is the same on every page"
-        );
-        all.splice(0..0, nodes.iter().cloned());
-        if info["hasPreviousPage"] == false {
-            assert_eq!(
-                all.len() as u64,
-                page["totalCount"].as_u64().expect("totalCount")
-            );
-            break;
-        }
-        assert_eq!(nodes.len(), size, "a full page before the start: {info}");
-        before = info["startCursor"].clone();
-    }
-    all
-}
 
 fn ids(nodes: &[Value]) -> Vec<String> {
     nodes
@@ -203,7 +93,7 @@ async fn check_order(app: &TestApp, field: &str) {
     let (token, seeded) = seed(app).await;
     for direction in ["ASC", "DESC"] {
         let base = json!({ "orderBy": { "field": field, "direction": direction } });
-        let forward = walk_forward(app, &token, 7, base.clone()).await;
+        let forward = app.walk_forward(&token, 7, base.clone()).await;
         let unique: HashSet<String> = ids(&forward).into_iter().collect();
         assert_eq!(
             unique.len(),
@@ -212,7 +102,7 @@ async fn check_order(app: &TestApp, field: &str) {
         );
         assert_eq!(unique, seeded, "no gaps in {field} {direction}");
         assert_ordered(field, direction, &forward);
-        let backward = walk_backward(app, &token, 7, base).await;
+        let backward = app.walk_backward(&token, 7, base).await;
         assert_eq!(
             ids(&backward),
             ids(&forward),
@@ -243,16 +133,16 @@ backend_tests!(order_by_title, |app| {
 
 backend_tests!(the_default_order_is_created_at_desc_in_pages_of_20, |app| {
     let (token, _) = seed(app).await;
-    let default = page(app, &token, json!({})).await;
+    let default = app.page(&token, json!({})).await;
     assert_eq!(default["totalCount"], SEEDED);
     assert_eq!(default["pageInfo"]["hasNextPage"], true);
     let nodes = edges_nodes(&default);
     assert_eq!(nodes.len(), 20, "the default page size");
     let base = json!({ "orderBy": { "field": "CREATED_AT", "direction": "DESC" } });
-    let explicit = walk_forward(app, &token, 20, base).await;
+    let explicit = app.walk_forward(&token, 20, base).await;
     assert_eq!(ids(&nodes), ids(&explicit[..20]));
     let by_default = json!({ "orderBy": {} });
-    let defaulted = walk_forward(app, &token, 20, by_default).await;
+    let defaulted = app.walk_forward(&token, 20, by_default).await;
     assert_eq!(
         ids(&defaulted),
         ids(&explicit),
@@ -267,7 +157,7 @@ backend_tests!(page_size_limits, |app| {
             .await;
     }
     for arg in ["first", "last"] {
-        let full = page(app, &token, json!({ arg: 100 })).await;
+        let full = app.page(&token, json!({ arg: 100 })).await;
         assert_eq!(edges_nodes(&full).len(), 100, "{arg}: 100 is allowed");
         assert_eq!(full["totalCount"], 101);
         let more = if arg == "first" {
@@ -276,8 +166,8 @@ backend_tests!(page_size_limits, |app| {
             "hasPreviousPage"
         };
         assert_eq!(full["pageInfo"][more], true);
-        assert_bad_input(&page_err(app, &token, json!({ arg: 101 })).await, arg);
-        assert_bad_input(&page_err(app, &token, json!({ arg: -1 })).await, arg);
+        assert_bad_input(&app.page_err(&token, json!({ arg: 101 })).await, arg);
+        assert_bad_input(&app.page_err(&token, json!({ arg: -1 })).await, arg);
     }
 });
 
@@ -294,9 +184,13 @@ backend_tests!(bad_cursors_are_bad_user_input, |app| {
         "%%%",
         "AAAAAAAAAAAAAAAAAAAAAA==",
     ] {
-        let error = page_err(app, &token, json!({ "first": 2, "after": cursor })).await;
+        let error = app
+            .page_err(&token, json!({ "first": 2, "after": cursor }))
+            .await;
         assert_bad_input(&error, "after");
-        let error = page_err(app, &token, json!({ "last": 2, "before": cursor })).await;
+        let error = app
+            .page_err(&token, json!({ "last": 2, "before": cursor }))
+            .await;
         assert_bad_input(&error, "before");
     }
 });
@@ -309,15 +203,15 @@ backend_tests!(a_cursor_only_works_with_its_own_order_and_filter, |app| {
     }
     let order = json!({ "field": "CREATED_AT", "direction": "DESC" });
     let filter = json!({ "search": "t" });
-    let first = page(
-        app,
-        &token,
-        json!({ "first": 2, "orderBy": order, "filter": filter }),
-    )
-    .await;
+    let first = app
+        .page(
+            &token,
+            json!({ "first": 2, "orderBy": order, "filter": filter }),
+        )
+        .await;
     let cursor = first["pageInfo"]["endCursor"].clone();
     let same = json!({ "first": 2, "after": cursor, "orderBy": order, "filter": filter });
-    assert_eq!(edges_nodes(&page(app, &token, same).await).len(), 2);
+    assert_eq!(edges_nodes(&app.page(&token, same).await).len(), 2);
 
     let others = [
         json!({ "orderBy": { "field": "TITLE", "direction": "DESC" }, "filter": filter }),
@@ -329,7 +223,7 @@ backend_tests!(a_cursor_only_works_with_its_own_order_and_filter, |app| {
     for mut vars in others {
         vars["first"] = json!(2);
         vars["after"] = cursor.clone();
-        assert_bad_input(&page_err(app, &token, vars).await, "after");
+        assert_bad_input(&app.page_err(&token, vars).await, "after");
     }
 });
 
@@ -337,14 +231,14 @@ backend_tests!(cursors_are_stable_when_todos_are_inserted, |app| {
     let (token, _) = seed(app).await;
     for (field, direction, title) in [("CREATED_AT", "DESC", "new"), ("TITLE", "ASC", "aaa")] {
         let base = json!({ "orderBy": { "field": field, "direction": direction } });
-        let expected = ids(&walk_forward(app, &token, 7, base.clone()).await);
+        let expected = ids(&app.walk_forward(&token, 7, base.clone()).await);
         let mut seen = Vec::new();
         let mut after = Value::Null;
         loop {
             let mut vars = base.clone();
             vars["first"] = json!(7);
             vars["after"] = after;
-            let page = page(app, &token, vars).await;
+            let page = app.page(&token, vars).await;
             seen.extend(ids(&edges_nodes(&page)));
             // Each insert lands before every cursor already handed out.
             app.create_todo(&token, json!({ "title": title })).await;

@@ -4,8 +4,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_code};
-use crate::paging::{edges_nodes, page, page_err, walk_forward};
+use crate::helpers::{TestApp, assert_bad_input, edges_nodes};
 
 /// A seeded todo: title, notes, priority, dueAt, completed.
 type Seed = (
@@ -109,12 +108,16 @@ fn due(seed: &Seed) -> Option<&'static str> {
 
 /// The filtered set, read in one page and in pages of 2, equals `want`, with its totalCount.
 async fn assert_filter(app: &TestApp, token: &str, filter: Value, want: BTreeSet<String>) {
-    let whole = page(app, token, json!({ "first": 100, "filter": filter })).await;
+    let whole = app
+        .page(token, json!({ "first": 100, "filter": filter }))
+        .await;
     assert_eq!(whole["totalCount"], want.len(), "totalCount for {filter}");
     let nodes = edges_nodes(&whole);
     assert_eq!(titles(&nodes), want, "filter {filter}");
     assert_eq!(nodes.len(), want.len(), "filter {filter}");
-    let paged = walk_forward(app, token, 2, json!({ "filter": filter })).await;
+    let paged = app
+        .walk_forward(token, 2, json!({ "filter": filter }))
+        .await;
     assert_eq!(titles(&paged), want, "filter {filter}, in pages of 2");
     assert_eq!(paged.len(), want.len(), "filter {filter}, in pages of 2");
 }
@@ -160,14 +163,10 @@ backend_tests!(search_treats_wildcards_and_escapes_literally, |app| {
 
 backend_tests!(search_at_most_200_chars, |app| {
     let token = seed(app).await;
-    let error = page_err(
-        app,
-        &token,
-        json!({ "filter": { "search": "m".repeat(201) } }),
-    )
-    .await;
-    assert_code(&error, "BAD_USER_INPUT");
-    assert!(error["extensions"]["field"].is_string(), "a field: {error}");
+    let error = app
+        .page_err(&token, json!({ "filter": { "search": "m".repeat(201) } }))
+        .await;
+    assert_bad_input(&error, "filter.search");
     assert_filter(
         app,
         &token,

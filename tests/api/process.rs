@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::helpers::{
-    Backend, JWT_SECRET,
+    Api, Backend, JWT_SECRET,
     pg::{PgDatabase, create_pg_database, database_url_for},
 };
 
@@ -90,11 +90,10 @@ impl Database {
     }
 }
 
-/// A running `todo-graphql` process and a client for it; killed on drop if it is still
-/// running.
+/// A running `todo-graphql` process and a client for it (it dereferences to its [`Api`]);
+/// killed on drop if it is still running.
 pub struct Process {
-    pub addr: SocketAddr,
-    pub client: reqwest::Client,
+    api: Api,
     child: Child,
     lines: Arc<Mutex<Vec<String>>>,
     reader: Option<JoinHandle<()>>,
@@ -132,8 +131,10 @@ impl Process {
             .build()
             .expect("a reqwest client");
         let mut process = Process {
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            client,
+            api: Api {
+                client,
+                addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            },
             child,
             lines,
             reader: Some(reader),
@@ -146,7 +147,7 @@ impl Process {
                 line["addr"].as_str()?.parse::<SocketAddr>().ok()
             });
             if let Some(addr) = addr {
-                process.addr = addr;
+                process.api.addr = addr;
                 return process;
             }
             if let Some(status) = process.child.try_wait().expect("the child's status") {
@@ -164,39 +165,6 @@ impl Process {
         }
     }
 
-    /// `http://127.0.0.1:port{path}`.
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// POSTs a GraphQL request; returns the response's `x-request-id` and JSON body.
-    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> (String, Value) {
-        let mut request = self.client.post(self.url("/graphql"));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let body = json!({ "query": query, "variables": variables });
-        let response = request
-            .json(&body)
-            .send()
-            .await
-            .expect("the server answers");
-        let id = response.headers().get("x-request-id").map(|v| v.to_str());
-        let id = id.and_then(Result::ok).unwrap_or_default().to_owned();
-        (id, response.json().await.expect("a JSON answer"))
-    }
-
-    /// Signs up through the API; returns the access token.
-    pub async fn signup(&self, email: &str, password: &str) -> String {
-        let query = "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }";
-        let input = json!({ "input": { "email": email, "password": password } });
-        let (_, body) = self.gql(None, query, input).await;
-        let token = body["data"]["signup"]["accessToken"].as_str();
-        token
-            .unwrap_or_else(|| panic!("a token: {body}"))
-            .to_owned()
-    }
-
     /// Every todo of the viewer, id → title, page by page (at most 1,000 pages).
     pub async fn todos(&self, token: &str) -> BTreeMap<String, String> {
         let query = "query Page($after: String) { todos(first: 100, after: $after) \
@@ -204,15 +172,15 @@ impl Process {
         let mut todos = BTreeMap::new();
         let mut after = Value::Null;
         for _ in 0..1000 {
-            let (_, page) = self
-                .gql(Some(token), query, json!({ "after": after }))
+            let data = self
+                .gql_ok(Some(token), query, json!({ "after": after }))
                 .await;
-            let nodes = page["data"]["todos"]["nodes"].as_array();
-            for node in nodes.unwrap_or_else(|| panic!("a page of todos: {page}")) {
+            let nodes = data["todos"]["nodes"].as_array();
+            for node in nodes.unwrap_or_else(|| panic!("a page of todos: {data}")) {
                 let id = node["id"].as_str().expect("an id").to_owned();
                 todos.insert(id, node["title"].as_str().expect("a title").to_owned());
             }
-            let info = &page["data"]["todos"]["pageInfo"];
+            let info = &data["todos"]["pageInfo"];
             if info["hasNextPage"] != true {
                 return todos;
             }
@@ -273,6 +241,14 @@ impl Process {
             "exit after SIGTERM: {status:?}\n{}",
             self.logs()
         );
+    }
+}
+
+impl std::ops::Deref for Process {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
     }
 }
 

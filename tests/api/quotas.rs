@@ -58,12 +58,8 @@ backend_tests!(
 
         // A delete frees one slot, and clearing completed todos frees theirs.
         let first = app.all_todos(&token).await[0]["id"].clone();
-        app.gql_ok(
-            Some(&token),
-            "mutation($id: ID!) { deleteTodo(id: $id) }",
-            json!({ "id": first }),
-        )
-        .await;
+        app.delete_todo(&token, first.as_str().expect("an id"))
+            .await;
         assert!(create(app, &token, "d").await.0);
         assert_quota(&create(app, &token, "e").await.1, 3);
         app.gql_ok(
@@ -113,16 +109,11 @@ backend_tests!(
         let ann = app.user("ann").await;
         let token = Some(ann.as_str());
         let data = app.gql_ok(token, &aliased_creates(2), json!({})).await;
-        let (a, b) = (data["c0"]["id"].clone(), data["c1"]["id"].clone());
+        let (a, b) = (&data["c0"]["id"], &data["c1"]["id"]);
         let update = "mutation($id: ID!) { updateTodo(id: $id, input: { title: \"a2\" }) { id } \
                   all: setAllTodosCompleted(completed: true) }";
         app.gql_ok(token, update, json!({ "id": a })).await;
-        app.gql_ok(
-            token,
-            "mutation($id: ID!) { deleteTodo(id: $id) }",
-            json!({ "id": b }),
-        )
-        .await;
+        app.delete_todo(&ann, b.as_str().expect("an id")).await;
         let error = app
             .gql_err(token, "mutation { clearCompletedTodos }", json!({}))
             .await;

@@ -1,18 +1,12 @@
 //! `X-Request-Id`: a client's well-formed id (1 to 64 of `[A-Za-z0-9._-]`) is echoed; any
 //! other is replaced by a fresh UUID, so it never reaches a log line or a response.
 
-use crate::helpers::headers;
-
 backend_tests!(only_well_formed_request_ids_are_kept, |app| {
     let echo = |sent: String| async move {
-        let response = app
-            .get("/healthz", headers(&[("x-request-id", &sent)]))
-            .await;
-        let id = response
-            .headers()
-            .get("x-request-id")
-            .map(|v| v.as_bytes().to_vec());
-        String::from_utf8(id.unwrap_or_default()).unwrap_or_default()
+        let response = app.at("/healthz").header("x-request-id", &sent).get().await;
+        let id = response.header("x-request-id");
+        id.unwrap_or_else(|| panic!("no x-request-id for {sent:?}"))
+            .to_owned()
     };
     for good in [
         "trace-4711.from_the-caller",

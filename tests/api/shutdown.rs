@@ -7,10 +7,9 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{Api, Failure, PASSWORD, Response, TestApp};
 use crate::process::{Process, post_in_two_halves};
 
 /// `--database-timeout` in the outage test; no request may take longer than this plus
@@ -22,18 +21,17 @@ const PROBE: &str = "query Probe { todos(first: 5) { totalCount } }";
 const TERMINATE: &str = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
                          WHERE datname = '{db}' AND pid <> pg_backend_pid()";
 
-/// One request of the background load: when it started, how long it took, and the status,
-/// `x-request-id` and body it got (or why it got none).
+/// One request of the background load: when it started, how long it took, and what it
+/// got.
 struct Probe {
     started: Instant,
     took: Duration,
-    answer: Result<(StatusCode, String, String), String>,
+    answer: Result<Response, Failure>,
 }
 
 /// Sends [`PROBE`] until `stop` (at most 3,000 times), recording every answer.
 async fn probe_loop(
-    client: reqwest::Client,
-    url: String,
+    api: Api,
     token: String,
     stop: Arc<AtomicBool>,
     probes: Arc<Mutex<Vec<Probe>>>,
@@ -43,19 +41,7 @@ async fn probe_loop(
             break;
         }
         let started = Instant::now();
-        let request = client.post(&url).bearer_auth(&token);
-        let answer = match request.json(&json!({ "query": PROBE })).send().await {
-            Ok(response) => {
-                let status = response.status();
-                let id = response.headers().get("x-request-id");
-                let id = id.and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-                match response.text().await {
-                    Ok(text) => Ok((status, id, text)),
-                    Err(err) => Err(format!("a cut body after {status}: {err}")),
-                }
-            }
-            Err(err) => Err(format!("no answer: {err:?}")),
-        };
+        let answer = api.request(PROBE).token(&token).try_send().await;
         let took = started.elapsed();
         let probe = Probe {
             started,
@@ -70,10 +56,12 @@ async fn probe_loop(
 /// `Ok(true)` for a page of todos, `Ok(false)` for a masked `INTERNAL_SERVER_ERROR` that
 /// names its request id and nothing of the database, `Err` for anything else.
 fn judge(probe: &Probe) -> Result<bool, String> {
-    let (status, id, text) = probe.answer.as_ref().map_err(Clone::clone)?;
+    let response = probe.answer.as_ref().map_err(|why| format!("{why:?}"))?;
+    let (status, text) = (response.status, &response.text);
+    let id = response.header("x-request-id").unwrap_or_default();
     let body: Value =
         serde_json::from_str(text).map_err(|_| format!("{status}, not JSON: {text}"))?;
-    if *status != StatusCode::OK {
+    if status != StatusCode::OK {
         return Err(format!("{status}: {text}"));
     }
     if body.get("errors").is_none() && body["data"]["todos"]["totalCount"].is_i64() {
@@ -91,7 +79,7 @@ fn judge(probe: &Probe) -> Result<bool, String> {
     ];
     let masked = error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
         && error["message"] == "internal server error"
-        && error["extensions"]["requestId"] == id.as_str()
+        && error["extensions"]["requestId"] == id
         && !leaks.iter().any(|word| lower.contains(word));
     if masked {
         Ok(false)
@@ -111,7 +99,7 @@ async fn wait_for(limit: Duration, what: &str, mut done: impl AsyncFnMut() -> bo
 }
 
 async fn readyz(app: &TestApp) -> StatusCode {
-    app.get("/readyz", HeaderMap::new()).await.status()
+    app.at("/readyz").get().await.status
 }
 
 backend_tests!(
@@ -128,9 +116,8 @@ backend_tests!(
         let probes = Arc::new(Mutex::new(Vec::new()));
         let loads: Vec<_> = (0..3)
             .map(|_| {
-                let (client, url) = (app.client.clone(), app.url("/graphql"));
                 let (token, stop, probes) = (token.clone(), stop.clone(), probes.clone());
-                tokio::spawn(probe_loop(client, url, token, stop, probes))
+                tokio::spawn(probe_loop(Api::clone(app), token, stop, probes))
             })
             .collect();
         let ok_since = |since: Instant| {
@@ -158,8 +145,8 @@ backend_tests!(
         let asked = Instant::now();
         assert_eq!(readyz(app).await, StatusCode::SERVICE_UNAVAILABLE);
         assert!(asked.elapsed() < DATABASE_TIMEOUT + MARGIN, "/readyz hung");
-        let healthz = app.get("/healthz", HeaderMap::new()).await;
-        assert_eq!(healthz.status(), StatusCode::OK, "the process still serves");
+        let healthz = app.at("/healthz").get().await;
+        assert_eq!(healthz.status, StatusCode::OK, "the process still serves");
 
         // The database is back: no restart needed.
         app.pg_admin("ALTER DATABASE \"{db}\" ALLOW_CONNECTIONS true")
@@ -225,7 +212,7 @@ struct Client {
 }
 
 /// Creates todos titled `c{n}-{i}` until a request gets no answer (at most 20,000 or 60 s).
-async fn create_loop(client: reqwest::Client, url: String, token: String, n: usize) -> Client {
+async fn create_loop(api: Api, token: String, n: usize) -> Client {
     let mut seen = Client::default();
     let started = Instant::now();
     for i in 0..20_000 {
@@ -233,26 +220,17 @@ async fn create_loop(client: reqwest::Client, url: String, token: String, n: usi
             break;
         }
         let title = format!("c{n}-{i}");
-        let body = json!({ "query": CREATE, "variables": { "input": { "title": title } } });
-        let response = match client
-            .post(&url)
-            .bearer_auth(&token)
-            .json(&body)
-            .send()
-            .await
-        {
-            Ok(response) => response,
-            Err(err) => {
-                seen.ended = Some((Instant::now(), format!("{err:?}")));
+        let input = json!({ "input": { "title": title } });
+        let request = api.request(CREATE).token(&token).variables(input);
+        let (status, text) = match request.try_send().await {
+            Ok(response) => (response.status, response.text),
+            Err(Failure::NoAnswer(err)) => {
+                seen.ended = Some((Instant::now(), err));
                 break;
             }
-        };
-        let status = response.status();
-        let text = match response.text().await {
-            Ok(text) => text,
-            Err(err) => {
+            Err(Failure::CutBody(status, err)) => {
                 seen.bad
-                    .push(format!("{title}: {status}, then a cut body: {err:?}"));
+                    .push(format!("{title}: {status}, then a cut body: {err}"));
                 continue;
             }
         };
@@ -277,7 +255,7 @@ process_tests!(sigterm_under_load_answers_every_accepted_request, |db| {
     let mut tokens = Vec::new();
     for n in 0..9 {
         let email = format!("load{n}@example.com");
-        tokens.push(server.signup(&email, PASSWORD).await);
+        tokens.push(server.signup(&email, PASSWORD).await.access);
     }
     // The ninth user's one request is in the server's hands when SIGTERM comes.
     let (halfway, reached) = mpsc::channel();
@@ -291,14 +269,10 @@ process_tests!(sigterm_under_load_answers_every_accepted_request, |db| {
         .recv_timeout(Duration::from_secs(10))
         .expect("the first half is sent");
 
-    let url = server.url("/graphql");
     let loads: Vec<_> = tokens[..8]
         .iter()
         .enumerate()
-        .map(|(n, token)| {
-            let client = server.client.clone();
-            tokio::spawn(create_loop(client, url.clone(), token.clone(), n))
-        })
+        .map(|(n, token)| tokio::spawn(create_loop(Api::clone(&server), token.clone(), n)))
         .collect();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let signalled = Instant::now();

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, assert_code, time};
+use crate::helpers::{TestApp, assert_code, assert_no_leak, id, time};
 
 const SET_ALL: &str = "mutation($c: Boolean!) { setAllTodosCompleted(completed: $c) }";
 const CLEAR: &str = "mutation { clearCompletedTodos }";
@@ -17,6 +17,10 @@ async fn set_all(app: &TestApp, token: &str, completed: bool) -> i64 {
 async fn clear(app: &TestApp, token: &str) -> i64 {
     let data = app.gql_ok(Some(token), CLEAR, json!({})).await;
     data["clearCompletedTodos"].as_i64().expect("a count")
+}
+
+fn ids(todos: &[Value]) -> Vec<&str> {
+    todos.iter().map(id).collect()
 }
 
 async fn seed(app: &TestApp, token: &str, completed: &[bool]) {
@@ -36,6 +40,7 @@ backend_tests!(set_all_completed_counts_only_the_todos_it_changes, |app| {
     assert_eq!(set_all(app, &token, true).await, 3);
     assert_eq!(app.counts(&token).await, (4, 0, 4));
     let after = app.all_todos(&token).await;
+    assert_eq!(ids(&after), ids(&before), "the same todos");
     for (old, new) in before.iter().zip(&after) {
         assert_eq!(new["completed"], true);
         time(&new["completedAt"]);
@@ -108,9 +113,7 @@ backend_tests!(counts_follow_every_change, |app| {
     app.gql_ok(Some(&token), update, json!({ "id": a["id"] }))
         .await;
     assert_eq!(app.counts(&token).await, (2, 0, 2));
-    let delete = "mutation($id: ID!) { deleteTodo(id: $id) }";
-    app.gql_ok(Some(&token), delete, json!({ "id": b["id"] }))
-        .await;
+    app.delete_todo(&token, id(&b)).await;
     assert_eq!(app.counts(&token).await, (1, 0, 1));
 });
 
@@ -150,22 +153,13 @@ backend_tests!(
         for (query, vars) in operations {
             let (status, body) = app.gql(None, query, vars).await;
             assert_eq!(status, reqwest::StatusCode::OK, "{query}: {body}");
-            let data = &body["data"];
-            assert!(
-                data.is_null()
-                    || data
-                        .as_object()
-                        .is_some_and(|d| d.values().all(Value::is_null)),
-                "{query} gives no data: {body}"
-            );
+            // No data at all, not even a null `todo`: the refusal is the whole answer.
+            assert_eq!(body["data"], Value::Null, "{query} gives no data: {body}");
+            assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
             assert_code(&body["errors"][0], "UNAUTHENTICATED");
-            crate::helpers::assert_no_leak(&body);
+            assert_no_leak(&body);
         }
-        assert_eq!(
-            app.read_todo(&token, todo["id"].as_str().expect("an id"))
-                .await,
-            todo
-        );
+        assert_eq!(app.read_todo(&token, id(&todo)).await, todo);
         assert_eq!(app.counts(&token).await, (1, 1, 0));
     }
 );
