@@ -262,6 +262,10 @@ fn shape_error(error: &mut ServerError, request_id: &str) {
             if ext.get("code").is_none() {
                 ext.set("code", "BAD_USER_INPUT");
             }
+            // The engine's refusals are about the document or its variables as a whole.
+            if ext.get("field").is_none() {
+                ext.set("field", "query");
+            }
             if too_complex {
                 ext.set("reason", "QUERY_TOO_COMPLEX");
             }
@@ -322,6 +326,7 @@ mod tests {
     async fn engine_errors_are_bad_user_input() {
         let body = run("{ nope }").await;
         assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+        assert_eq!(body["errors"][0]["extensions"]["field"], "query");
     }
 
     #[tokio::test]

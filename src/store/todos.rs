@@ -172,7 +172,7 @@ pub(crate) async fn create(
             diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::ForeignKeyViolation,
                 _,
-            ) => AppError::Unauthenticated(crate::error::AuthFailure::TokenInvalid),
+            ) => AppError::Unauthenticated(crate::error::AuthFailure::SessionRevoked),
             e => e.into(),
         })
     })

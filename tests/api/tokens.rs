@@ -224,7 +224,8 @@ backend_tests!(
         let token = resign(&claims);
         let create = "mutation { createTodo(input: { title: \"ghost\" }) { id } }";
         // The signature and the session are good, so the request runs; the account it
-        // names is not there, as for an account deleted after the token was issued.
+        // names is not there, as for an account deleted after the token was issued, which
+        // the server answers as the revoked session it is.
         for query in [ME, create] {
             let (status, body) = app.gql(Some(&token), query, json!({})).await;
             assert_no_leak(&body);
@@ -235,7 +236,7 @@ backend_tests!(
                 "nothing for an unknown user: {body}"
             );
             let error = assert_code(&body["errors"][0], "UNAUTHENTICATED");
-            assert_eq!(error["extensions"]["reason"], "TOKEN_INVALID", "{body}");
+            assert_eq!(error["extensions"]["reason"], "SESSION_REVOKED", "{body}");
         }
         assert_eq!(app.all_todos(&real).await, Vec::<Value>::new());
     }

@@ -40,7 +40,7 @@ pub(super) async fn take_slot(conn: &mut DbConn, owner: &UserId, max: u32) -> Re
     match account {
         Some(_) => Err(AppError::QuotaExceeded { limit: max }),
         // The owner's account is gone: the token outlived it.
-        None => Err(AppError::Unauthenticated(AuthFailure::TokenInvalid)),
+        None => Err(AppError::Unauthenticated(AuthFailure::SessionRevoked)),
     }
 }
 
