@@ -3,11 +3,18 @@
 //! The rule: the tables in `schema` are private to this module, and every function over
 //! owned rows takes the owner's [`UserId`](crate::auth::UserId) first and starts from a
 //! query already filtered by it. There is no way to reach a todo without its owner.
+//!
+//! Two writes are not scoped by an owner, on purpose, and both are in `sessions`:
+//! `sessions::claim` marks a refresh token used by its hash (the token is the credential,
+//! and its owner is what the claim finds out), and `sessions::purge` deletes expired
+//! tokens, sessions and tombstones of every account (housekeeping that no request drives).
+//! Two reads are likewise unscoped: `users::find_by_email` and
+//! `sessions::find_by_refresh_hash`, which find an owner from a credential.
 
 mod schema;
-pub mod sessions;
-pub mod todos;
-pub mod users;
+pub(crate) mod sessions;
+pub(crate) mod todos;
+pub(crate) mod users;
 
 use chrono::{DateTime, SubsecRound, Utc};
 

@@ -30,6 +30,11 @@ async fn refused(app: &TestApp, what: &str, query: &str, expected: &str) -> Valu
     error
 }
 
+/// `inner` inside `n` pairs of `open` and `close`.
+fn nested(open: &str, inner: &str, close: &str, n: usize) -> String {
+    format!("{}{inner}{}", open.repeat(n), close.repeat(n))
+}
+
 /// A chain of `n` fragments, each spreading the next twice: 2^n fields once inlined.
 fn doubling_chain(n: usize) -> String {
     let mut query = String::from("{ ...F0 }");
@@ -160,29 +165,22 @@ backend_tests!(introspection_is_bounded_and_still_serves_tools, |app| {
 });
 
 backend_tests!(deep_nesting_is_refused_before_parsing, |app| {
-    let selections = format!(
-        "{{ {}__typename{} }}",
-        "me { ".repeat(300),
-        " }".repeat(300)
-    );
+    let selections = format!("{{ {} }}", nested("me { ", "__typename", " }", 300));
     refused(app, "300 nested selections", &selections, "QUERY_TOO_DEEP").await;
     let list = format!(
-        "{{ todos(filter: {{ priorityIn: {}HIGH{} }}) {{ totalCount }} }}",
-        "[".repeat(900),
-        "]".repeat(900)
+        "{{ todos(filter: {{ priorityIn: {} }}) {{ totalCount }} }}",
+        nested("[", "HIGH", "]", 900)
     );
     refused(app, "900 nested lists", &list, "QUERY_TOO_DEEP").await;
     let object = format!(
-        "{{ todos(filter: {}{}) {{ totalCount }} }}",
-        "{ search: ".repeat(500),
-        " }".repeat(500)
+        "{{ todos(filter: {}) {{ totalCount }} }}",
+        nested("{ search: ", "", " }", 500)
     );
     refused(app, "500 nested input objects", &object, "QUERY_TOO_DEEP").await;
     // Just under the bound the parser takes it, and validation refuses the type.
     let at_bound = format!(
-        "{{ todos(filter: {{ priorityIn: {}HIGH{} }}) {{ totalCount }} }}",
-        "[".repeat(60),
-        "]".repeat(60)
+        "{{ todos(filter: {{ priorityIn: {} }}) {{ totalCount }} }}",
+        nested("[", "HIGH", "]", 60)
     );
     let error = app.gql_err(None, &at_bound, json!({})).await;
     assert_code(&error, "BAD_USER_INPUT");
@@ -278,21 +276,12 @@ backend_tests!(
             .gql_err(Some(&token), DELETE, json!({ "password": "wrong two" }))
             .await;
         assert_code(&error, "INVALID_CREDENTIALS");
-        let error = app
-            .gql_err(
-                Some(&token),
-                CHANGE,
-                json!({ "current": "wrong three", "new": NEW_PASSWORD }),
-            )
-            .await;
-        assert_code(&error, "INVALID_CREDENTIALS");
-        let error = app
-            .gql_err(
-                Some(&token),
-                CHANGE,
-                json!({ "current": "wrong four", "new": NEW_PASSWORD }),
-            )
-            .await;
+        let change = |current: &str| {
+            let variables = json!({ "current": current, "new": NEW_PASSWORD });
+            app.gql_err(Some(&token), CHANGE, variables)
+        };
+        assert_code(&change("wrong three").await, "INVALID_CREDENTIALS");
+        let error = change("wrong four").await;
         assert_code(&error, "RATE_LIMITED");
         assert!(
             error["extensions"]["retryAfter"]
@@ -301,14 +290,7 @@ backend_tests!(
         );
 
         // Now every password check is limited, the right password included.
-        let error = app
-            .gql_err(
-                Some(&token),
-                CHANGE,
-                json!({ "current": PASSWORD, "new": NEW_PASSWORD }),
-            )
-            .await;
-        assert_code(&error, "RATE_LIMITED");
+        assert_code(&change(PASSWORD).await, "RATE_LIMITED");
         let error = app
             .gql_err(Some(&token), DELETE, json!({ "password": PASSWORD }))
             .await;

@@ -307,15 +307,7 @@ proptest! {
 
 #[test]
 fn a_doubling_chain_is_refused_without_being_walked() {
-    let mut query = String::from("{ ...F0 }");
-    for i in 0..60 {
-        query.push_str(&format!(
-            " fragment F{i} on Query {{ ...F{} ...F{} }}",
-            i + 1,
-            i + 1
-        ));
-    }
-    query.push_str(" fragment F60 on Query { a }");
+    let query = super::tests::doubling_chain(60, "Query");
     let document = async_graphql::parser::parse_query(&query).unwrap_or_else(|e| panic!("{e}"));
     let measured = shape::measure(&document, &[]).unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(measured.operations[0].fields, 1 << 60);

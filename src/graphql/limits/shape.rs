@@ -265,26 +265,9 @@ mod tests {
 
     #[test]
     fn a_doubling_chain_is_counted_without_being_walked() {
-        let mut query = String::from("{ ...F0 }");
-        for i in 0..40 {
-            query.push_str(&format!(
-                " fragment F{i} on Q {{ ...F{} ...F{} }}",
-                i + 1,
-                i + 1
-            ));
-        }
-        query.push_str(" fragment F40 on Q { a }");
-        assert_eq!(first(&query).fields, 1 << 40);
-        let mut saturating = String::from("{ ...F0 }");
-        for i in 0..70 {
-            saturating.push_str(&format!(
-                " fragment F{i} on Q {{ ...F{} ...F{} }}",
-                i + 1,
-                i + 1
-            ));
-        }
-        saturating.push_str(" fragment F70 on Q { a }");
-        assert_eq!(first(&saturating).fields, u64::MAX);
+        let chain = super::super::tests::doubling_chain;
+        assert_eq!(first(&chain(40, "Q")).fields, 1 << 40);
+        assert_eq!(first(&chain(70, "Q")).fields, u64::MAX);
     }
 
     #[test]

@@ -2,6 +2,21 @@
 
 use super::*;
 
+/// A chain of `n` fragments on `on`, each spreading the next twice, the last selecting
+/// `a`: 2^n fields once inlined.
+pub(super) fn doubling_chain(n: usize, on: &str) -> String {
+    let mut query = String::from("{ ...F0 }");
+    for i in 0..n {
+        query.push_str(&format!(
+            " fragment F{i} on {on} {{ ...F{} ...F{} }}",
+            i + 1,
+            i + 1
+        ));
+    }
+    query.push_str(&format!(" fragment F{n} on {on} {{ a }}"));
+    query
+}
+
 pub(super) const LIMITS: Limits = Limits {
     depth: 3,
     introspection_depth: 6,
