@@ -29,13 +29,17 @@ pub struct RateLimits {
     blocked: Mutex<HashMap<String, Instant>>,
 }
 
-fn limiter<K: std::hash::Hash + Eq + Clone>(rate: Rate) -> Option<DefaultKeyedRateLimiter<K>> {
+/// A keyed limiter allowing `rate`, bursts included; `None` for a rate that allows nothing.
+pub(crate) fn limiter<K: std::hash::Hash + Eq + Clone>(
+    rate: Rate,
+) -> Option<DefaultKeyedRateLimiter<K>> {
     let burst = NonZeroU32::new(rate.count)?;
     let quota = Quota::with_period(rate.period / rate.count)?.allow_burst(burst);
     Some(DefaultKeyedRateLimiter::keyed(quota))
 }
 
-fn retry_after(wait: Duration) -> AppError {
+/// `RATE_LIMITED`, with the wait rounded up to whole seconds.
+pub(crate) fn retry_after(wait: Duration) -> AppError {
     AppError::RateLimited {
         retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
     }
