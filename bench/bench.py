@@ -162,6 +162,12 @@ def copy_escape(v) -> str:
     return s.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
+# Todos written straight into the database bypass the per-account quota counter; this
+# sets it to what the API would have counted.
+QUOTA_COUNTS = ("UPDATE users SET todo_count = "
+                "(SELECT count(*) FROM todos WHERE todos.owner_id = users.id)")
+
+
 def cmd_seed(args) -> int:
     loopback_only(args.url)
     out = Path(args.out_dir)
@@ -193,6 +199,7 @@ def cmd_seed(args) -> int:
                 rows_written += 1
         psql(args, f"\\copy todos ({', '.join(TODO_COLUMNS)}) FROM '{tsv}'")
         tsv.unlink()
+        psql(args, QUOTA_COUNTS)
         psql(args, "ANALYZE users; ANALYZE todos;")
         # A numbered copy of the seeded users, for pgbench's random owner.
         psql(args, "DROP TABLE IF EXISTS bench_owners; "
@@ -220,6 +227,7 @@ def cmd_seed(args) -> int:
                         flush()
                 if batch:
                     flush()
+                conn.execute(QUOTA_COUNTS)
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             conn.close()
