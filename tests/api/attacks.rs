@@ -249,6 +249,30 @@ backend_tests!(
     }
 );
 
+backend_tests!(
+    a_batch_shares_one_response_limit,
+    ["--graphql-batch-max", "3", "--max-response-bytes", "6000"],
+    |app| {
+        let token = app.user("batch").await;
+        app.create_todo(&token, json!({ "title": "t", "notes": "n".repeat(2500) }))
+            .await;
+        // Each answer alone fits; the three together do not.
+        let one = json!({ "query": "{ todos(first: 1) { nodes { notes } } }" });
+        let body = serde_json::to_vec(&json!([one, one, one])).expect("a JSON batch");
+        let response = app.raw_json(body).token(&token).send().await;
+        assert_eq!(response.status, StatusCode::OK);
+        let answers = response.json();
+        let answers = answers.as_array().expect("a JSON array");
+        assert_eq!(answers.len(), 3);
+        for answer in &answers[..2] {
+            assert!(answer.get("errors").is_none(), "{answer}");
+        }
+        assert_eq!(reason(&answers[2]["errors"][0]), "RESPONSE_TOO_LARGE");
+        assert!(response.text.len() <= 6000, "{} bytes", response.text.len());
+        still_serving(app).await;
+    }
+);
+
 const CHANGE: &str = "mutation($current: String!, $new: String!) {
     changePassword(currentPassword: $current, newPassword: $new) { accessToken } }";
 const DELETE: &str = "mutation($password: String!) { deleteAccount(password: $password) }";
