@@ -89,12 +89,9 @@ backend_tests!(bodies_batches_and_content_types_are_checked, |app| {
         assert_eq!(response.status, status, "{}", response.text);
         assert_bad_input(&response.json()["errors"][0], "request");
     };
-    let padding = " ".repeat(65 * 1024);
-    let big = format!("{{\"query\": \"{{ __typename }}\"{padding}}}");
-    refused(
-        &app.raw_json(big).send().await,
-        StatusCode::PAYLOAD_TOO_LARGE,
-    );
+    // A body over the limit is refused from its length before it is read; that answer can
+    // race the upload through an ordinary client, so `http::a_body_over_the_limit_is_refused
+    // _from_its_length` sends it over a raw socket instead.
 
     let batch = json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]).to_string();
     // Batching is off by default.
