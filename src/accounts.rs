@@ -8,7 +8,7 @@
 mod lifecycle;
 mod refresh;
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 
@@ -153,10 +153,5 @@ impl Accounts {
             Ok(()) => tracing::info!("re-hashed a password with the configured argon2 parameters"),
             Err(error) => tracing::warn!(%error, "re-hashing a password failed"),
         }
-    }
-
-    /// Counts a password or token check from `ip`; `RATE_LIMITED` when it is over its rate.
-    fn attempt_from(&self, ip: Option<IpAddr>) -> Result<(), AppError> {
-        self.limits.attempt_from(ip)
     }
 }

@@ -68,8 +68,8 @@ pub fn build(state: AppState, guards: SchemaOptions) -> TodoSchema {
     )
     .data(state)
     .limit_complexity(guards.max_complexity)
-    // Our own depth check, which exempts introspection, runs before execution; this bound
-    // only keeps the engine's recursion in check.
+    // The document checks bound nesting before execution (brackets at 64); this bound only
+    // keeps the engine's own recursion in check.
     .limit_recursive_depth(64);
     if guards.production {
         builder = builder.disable_introspection().disable_suggestions();

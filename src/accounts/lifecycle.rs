@@ -140,7 +140,7 @@ impl Accounts {
         password: &str,
         ip: Option<IpAddr>,
     ) -> Result<(users::User, Proof), AppError> {
-        self.attempt_from(ip)?;
+        self.limits.attempt_from(ip)?;
         let user = users::find(&mut self.db.get().await?, viewer.user_id())
             .await?
             .ok_or(AppError::Unauthenticated(AuthFailure::SessionRevoked))?;
