@@ -13,6 +13,7 @@ use crate::{
     },
     config::Settings,
     db::DbPool,
+    execute::Executor,
     graphql::{self, AppState, Limits, SchemaOptions},
     http::{
         self, HttpOptions, HttpState,
@@ -57,12 +58,18 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
             production: settings.production,
         },
     );
-    let router = http::router(HttpState {
+    let executor = Executor::new(
         schema,
+        limits(&settings),
+        metrics.clone(),
+        settings.request_timeout,
+        settings.max_response_bytes,
+    );
+    let router = http::router(HttpState {
+        executor,
         db: db.clone(),
         tokens,
         metrics: metrics.clone(),
-        limits: limits(&settings),
         options: http_options(&settings),
     })?;
     let listener = TcpListener::bind(settings.listen_addr)
@@ -163,8 +170,6 @@ fn limits(settings: &Settings) -> Limits {
 fn http_options(settings: &Settings) -> HttpOptions {
     HttpOptions {
         max_body_bytes: settings.max_body_bytes,
-        max_response_bytes: settings.max_response_bytes,
-        request_timeout: settings.request_timeout,
         batch_max: usize::from(settings.graphql_batch_max),
         graphiql: !settings.production,
         trusted_proxies: settings.trusted_proxies.0.clone(),

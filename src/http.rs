@@ -34,25 +34,19 @@ pub(crate) mod serve;
 use endpoint::{graphql_get, graphql_post};
 use policy::{API_CSP, cors_layer};
 
-use crate::{
-    auth::Tokens,
-    db::DbPool,
-    graphql::{Limits, TodoSchema},
-};
+use crate::{auth::Tokens, db::DbPool, execute::Executor};
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct HttpState {
-    /// The GraphQL schema.
-    pub schema: TodoSchema,
+    /// Runs GraphQL operations: limits, execution, shaping, metrics.
+    pub executor: Executor,
     /// The pool, for readiness.
     pub db: DbPool,
     /// Token verification.
     pub tokens: Tokens,
     /// The Prometheus registry.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
-    /// The document limits, checked before GraphQL runs.
-    pub limits: Limits,
     /// The HTTP guards.
     pub options: HttpOptions,
 }
@@ -62,10 +56,6 @@ pub struct HttpState {
 pub struct HttpOptions {
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
-    /// Longest a GraphQL request may run.
-    pub request_timeout: Duration,
-    /// Largest answer in bytes (a whole batch together).
-    pub max_response_bytes: usize,
     /// Operations allowed in one batch; 0 turns batching off.
     pub batch_max: usize,
     /// Serve GraphiQL to browsers.

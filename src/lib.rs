@@ -8,6 +8,8 @@
 //! - [`config`]: every setting, its flag, environment variable and default.
 //! - [`app`]: builds the router and state from the settings; serves with graceful shutdown.
 //! - [`http`]: the routes; reads the bearer token before GraphQL runs.
+//! - [`execute`]: one operation's way through, for every transport: the document limits,
+//!   execution, error shaping, the response cap and the metrics.
 //! - [`graphql`]: the schema, one file per domain.
 //! - `accounts`: the account workflows (signup, login, refresh, logout, password change,
 //!   deletion), between the schema and the store.
@@ -25,6 +27,7 @@ pub(crate) mod auth;
 pub mod config;
 pub(crate) mod db;
 pub(crate) mod error;
+pub(crate) mod execute;
 pub(crate) mod graphql;
 pub(crate) mod http;
 pub(crate) mod metrics;

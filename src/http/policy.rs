@@ -100,8 +100,6 @@ mod tests {
         let proxy: IpAddr = [10, 0, 0, 1].into();
         let options = HttpOptions {
             max_body_bytes: 1,
-            max_response_bytes: 1,
-            request_timeout: Duration::from_secs(1),
             batch_max: 0,
             graphiql: false,
             trusted_proxies: vec![proxy],
