@@ -1,6 +1,6 @@
 //! Builds the application from its settings and serves it until told to stop.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
@@ -21,7 +21,11 @@ use crate::{
     },
     metrics::Metrics,
     write_limit::WriteLimit,
+    ws::{Hub, WsOptions},
 };
+
+/// How long shutdown waits for the WebSockets to take their 1012 and go.
+const SOCKETS_GRACE: Duration = Duration::from_secs(5);
 
 /// A running server.
 pub struct Server {
@@ -29,6 +33,7 @@ pub struct Server {
     pub addr: SocketAddr,
     db: DbPool,
     _revocations: Follower,
+    ws: Hub,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -44,7 +49,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     )
     .await?;
     let tokens = tokens(&settings, revocations.clone())?;
-    let accounts = accounts(&settings, &db, tokens.clone(), revocations).await?;
+    let accounts = accounts(&settings, &db, tokens.clone(), revocations.clone()).await?;
     let metrics = Arc::new(Metrics::new()?);
     let schema = graphql::build(
         AppState {
@@ -65,12 +70,20 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         settings.request_timeout,
         settings.max_response_bytes,
     );
+    let ws = Hub::new(
+        ws_options(&settings),
+        executor.clone(),
+        tokens.clone(),
+        revocations,
+        metrics.clone(),
+    );
     let router = http::router(HttpState {
         executor,
         db: db.clone(),
         tokens,
         metrics: metrics.clone(),
         options: http_options(&settings),
+        ws: ws.clone(),
     })?;
     let listener = TcpListener::bind(settings.listen_addr)
         .await
@@ -95,6 +108,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         addr,
         db,
         _revocations: follower,
+        ws,
         stop,
         task,
     })
@@ -179,6 +193,23 @@ fn http_options(settings: &Settings) -> HttpOptions {
     }
 }
 
+/// The WebSocket settings.
+fn ws_options(settings: &Settings) -> WsOptions {
+    let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+    WsOptions {
+        legacy_protocol: settings.ws_legacy_protocol,
+        init_timeout: settings.ws_init_timeout,
+        ping_interval: settings.ws_ping_interval,
+        idle_timeout: settings.ws_idle_timeout,
+        max_connections: size(settings.ws_max_connections),
+        max_message_bytes: size(settings.ws_max_message_bytes),
+        queue: size(settings.ws_queue),
+        max_subscriptions: size(settings.ws_max_subscriptions),
+        max_per_session: size(settings.ws_max_sockets_per_session),
+        max_per_user: size(settings.ws_max_sockets_per_user),
+    }
+}
+
 /// The connection deadlines and cap.
 fn serve_options(settings: &Settings) -> ServeOptions {
     ServeOptions {
@@ -191,10 +222,12 @@ fn serve_options(settings: &Settings) -> ServeOptions {
 }
 
 impl Server {
-    /// Stops accepting connections, lets in-flight requests finish, then closes the pool.
+    /// Stops accepting connections, lets in-flight requests finish, closes every WebSocket
+    /// with 1012 (so its client reconnects elsewhere), then closes the pool.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
-        self.task.await.context("the server task")?;
+        let (served, ()) = tokio::join!(self.task, self.ws.shut_down(SOCKETS_GRACE));
+        served.context("the server task")?;
         self.db.close();
         Ok(())
     }

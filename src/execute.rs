@@ -12,6 +12,7 @@
 use std::{sync::Arc, time::Duration};
 
 use async_graphql::{Request, Response, ServerError, Value};
+use futures_util::{Stream, StreamExt as _};
 use tokio::time::Instant;
 
 use crate::{
@@ -114,6 +115,34 @@ impl Executor {
             self.metrics.observe_auth(mutation, outcome);
         }
         answer
+    }
+
+    /// Runs a subscription (or any operation) as a stream of answers, each shaped and
+    /// capped like [`Executor::run`]'s. A query or mutation yields one answer; a document
+    /// that never runs yields one answer with `never_ran`. It is recorded in the metrics
+    /// once, at its first answer (the latency is the time to that answer). No time limit:
+    /// a subscription lives as long as its client wants it.
+    pub(crate) fn subscribe(&self, call: Call) -> impl Stream<Item = Answer> + Send + 'static {
+        let started = Instant::now();
+        let label = self.label(&call.inspection);
+        let request_id = call.request_id.clone();
+        let responses = match prepare(call) {
+            Err(refusal) => {
+                let refused = Response::from_errors(vec![refusal]);
+                futures_util::stream::once(async { refused }).boxed()
+            }
+            Ok(request) => self.schema.execute_stream(request),
+        };
+        let metrics = Arc::clone(&self.metrics);
+        let max_bytes = self.max_response_bytes;
+        let mut first = true;
+        responses.map(move |response| {
+            let (outcome, answer) = finish(response, &request_id, max_bytes);
+            if std::mem::take(&mut first) {
+                metrics.observe_request(&label, outcome, started.elapsed().as_secs_f64());
+            }
+            answer
+        })
     }
 
     /// The metrics label of an inspected operation, also recorded in the current span.

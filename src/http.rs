@@ -1,4 +1,5 @@
-//! The HTTP surface: `/graphql` (POST, GET, GraphiQL), `/healthz` and `/readyz`.
+//! The HTTP surface: `/graphql` (POST, GET, GraphiQL, the WebSocket upgrade), `/healthz`
+//! and `/readyz`.
 //!
 //! `/graphql` reads the bearer token before GraphQL runs: no header is an anonymous request;
 //! a header with a bad token refuses the whole request with 401. The response's media type
@@ -7,7 +8,7 @@
 //!
 //! async-graphql-axum's handler is not used: this layer reads the token, checks the limits
 //! once on the parsed document and negotiates the media type itself, before the engine
-//! runs. (Its WebSocket protocol types may serve the live-updates work.)
+//! runs; the WebSocket upgrade hands the socket to `ws`, which drives it itself.
 
 use std::{net::IpAddr, time::Duration};
 
@@ -30,6 +31,7 @@ mod format;
 mod policy;
 mod request_id;
 pub(crate) mod serve;
+mod upgrade;
 
 use endpoint::{graphql_get, graphql_post};
 use policy::{API_CSP, cors_layer};
@@ -49,6 +51,8 @@ pub struct HttpState {
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// The HTTP guards.
     pub options: HttpOptions,
+    /// The WebSockets' shared state.
+    pub ws: crate::ws::Hub,
 }
 
 /// The HTTP layer's settings.

@@ -10,6 +10,8 @@
 //! - [`http`]: the routes; reads the bearer token before GraphQL runs.
 //! - [`execute`]: one operation's way through, for every transport: the document limits,
 //!   execution, error shaping, the response cap and the metrics.
+//! - [`ws`]: GraphQL over WebSocket (`graphql-transport-ws`): the socket loop, its close
+//!   codes, its one outbound queue and the overflow interface for subscriptions.
 //! - [`graphql`]: the schema, one file per domain.
 //! - `accounts`: the account workflows (signup, login, refresh, logout, password change,
 //!   deletion), between the schema and the store.
@@ -34,5 +36,6 @@ pub(crate) mod metrics;
 pub(crate) mod request_meta;
 pub(crate) mod store;
 mod write_limit;
+pub(crate) mod ws;
 
 pub use graphql::sdl;

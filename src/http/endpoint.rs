@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use async_graphql::{ServerError, http::GraphiQLSource};
 use axum::{
     body::Body,
-    extract::{ConnectInfo, RawQuery, State},
+    extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
@@ -20,15 +20,16 @@ use super::{
         refuse_and_close,
     },
     policy::{GRAPHIQL_CSP, PREFLIGHT_HEADERS},
+    upgrade,
 };
 use crate::{
-    auth::{Tokens, Viewer},
+    auth::{Tokens, Viewer, bearer},
     error::{AppError, AuthFailure, error_body},
     execute::{Answer, Call},
     request_meta::RequestMeta,
 };
 
-fn request_id(headers: &HeaderMap) -> String {
+pub(super) fn request_id(headers: &HeaderMap) -> String {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
@@ -36,7 +37,7 @@ fn request_id(headers: &HeaderMap) -> String {
         .to_owned()
 }
 
-fn meta(options: &HttpOptions, peer: SocketAddr, headers: &HeaderMap) -> RequestMeta {
+pub(super) fn meta(options: &HttpOptions, peer: SocketAddr, headers: &HeaderMap) -> RequestMeta {
     RequestMeta {
         user_agent: headers
             .get(header::USER_AGENT)
@@ -52,15 +53,9 @@ fn authenticate(tokens: &Tokens, headers: &HeaderMap) -> Result<Option<Viewer>, 
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    match token {
-        Some(token) if !token.is_empty() => tokens.verify(token).map(Some),
-        _ => Err(AuthFailure::TokenInvalid),
+    match value.to_str().ok().and_then(bearer) {
+        Some(token) => tokens.verify(token).map(Some),
+        None => Err(AuthFailure::TokenInvalid),
     }
 }
 
@@ -194,13 +189,26 @@ pub(super) async fn graphql_post(
     }
 }
 
+/// `GET /graphql`: a WebSocket upgrade, GraphiQL, or a query in the query string.
 pub(super) async fn graphql_get(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    request: axum::extract::Request,
 ) -> Response {
-    let query = query.unwrap_or_default();
+    let (parts, _) = request.into_parts();
+    if upgrade::is_websocket(&parts.headers) {
+        return upgrade::upgrade(state, peer, parts).await;
+    }
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    query_get(state, peer, parts.headers, query).await
+}
+
+async fn query_get(
+    state: HttpState,
+    peer: SocketAddr,
+    headers: HeaderMap,
+    query: String,
+) -> Response {
     let wants_html = state.options.graphiql
         && headers
             .get(header::ACCEPT)

@@ -26,3 +26,4 @@ mod shutdown;
 mod todos;
 mod todos_bulk;
 mod tokens;
+mod ws;
