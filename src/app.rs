@@ -13,6 +13,7 @@ use crate::{
     },
     config::Settings,
     db::DbPool,
+    feed::ChangeFeed,
     graphql::{self, AppState, Limits, SchemaOptions},
     http::{
         self, HttpOptions, HttpState,
@@ -51,6 +52,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
             accounts,
             max_todos: settings.max_todos_per_user,
             writes: Arc::new(WriteLimit::new(settings.write_rate_limit.0)),
+            feed: ChangeFeed::default(),
         },
         SchemaOptions {
             max_complexity: settings.graphql_max_complexity,

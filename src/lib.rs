@@ -15,6 +15,7 @@
 //! - [`store`]: every query; owner scoping lives here.
 //! - [`db`]: the pool over PostgreSQL or SQLite; the only module that knows there are two.
 //! - [`error`]: the one error type and its mapping to the contract's codes.
+//! - `feed`: tells followers of an account that its todos changed (live updates).
 //! - [`metrics`]: the Prometheus registry behind `/metrics`.
 //! - [`request_meta`]: the caller's user agent and IP, for resolvers.
 //! - `write_limit`: todo writes per account, checked by the todo mutations.
@@ -25,6 +26,7 @@ pub(crate) mod auth;
 pub mod config;
 pub(crate) mod db;
 pub(crate) mod error;
+pub(crate) mod feed;
 pub(crate) mod graphql;
 pub(crate) mod http;
 pub(crate) mod metrics;
