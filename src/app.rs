@@ -20,6 +20,7 @@ use crate::{
         serve::{ServeOptions, Timeouts, serve},
     },
     metrics::Metrics,
+    tombstone_purge::TombstonePurge,
     write_limit::WriteLimit,
 };
 
@@ -29,6 +30,7 @@ pub struct Server {
     pub addr: SocketAddr,
     db: DbPool,
     _revocations: Follower,
+    _purge: TombstonePurge,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -43,6 +45,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         settings.revocation_poll_interval,
     )
     .await?;
+    let purge = TombstonePurge::start(db.clone(), settings.sync_tombstone_ttl);
     let tokens = tokens(&settings, revocations.clone())?;
     let accounts = accounts(&settings, &db, tokens.clone(), revocations).await?;
     let metrics = Arc::new(Metrics::new()?);
@@ -90,6 +93,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         addr,
         db,
         _revocations: follower,
+        _purge: purge,
         stop,
         task,
     })

@@ -18,6 +18,7 @@
 //! - `feed`: tells followers of an account that its todos changed (live updates).
 //! - [`metrics`]: the Prometheus registry behind `/metrics`.
 //! - [`request_meta`]: the caller's user agent and IP, for resolvers.
+//! - `tombstone_purge`: ends the tombstones of deleted todos after `SYNC_TOMBSTONE_TTL`.
 //! - `write_limit`: todo writes per account, checked by the todo mutations.
 
 mod accounts;
@@ -32,6 +33,7 @@ pub(crate) mod http;
 pub(crate) mod metrics;
 pub(crate) mod request_meta;
 pub(crate) mod store;
+mod tombstone_purge;
 mod write_limit;
 
 pub use graphql::sdl;
