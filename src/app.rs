@@ -14,12 +14,14 @@ use crate::{
     config::Settings,
     db::DbPool,
     execute::Executor,
+    feed::{ChangeFeed, Listening},
     graphql::{self, AppState, Limits, SchemaOptions},
     http::{
         self, HttpOptions, HttpState,
         serve::{ServeOptions, Timeouts, serve},
     },
     metrics::Metrics,
+    tombstone_purge::TombstonePurge,
     write_limit::WriteLimit,
     ws::{Hub, WsOptions},
 };
@@ -34,6 +36,8 @@ pub struct Server {
     db: DbPool,
     _revocations: Follower,
     ws: Hub,
+    _purge: TombstonePurge,
+    _listening: Option<Listening>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -48,6 +52,9 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         settings.revocation_poll_interval,
     )
     .await?;
+    let purge = TombstonePurge::start(db.clone(), settings.sync_tombstone_ttl);
+    let feed = ChangeFeed::new(db.clone());
+    let listening = feed.listen(&settings.database_url())?;
     let tokens = tokens(&settings, revocations.clone())?;
     let accounts = accounts(&settings, &db, tokens.clone(), revocations.clone()).await?;
     let metrics = Arc::new(Metrics::new()?);
@@ -57,6 +64,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
             accounts,
             max_todos: settings.max_todos_per_user,
             writes: Arc::new(WriteLimit::new(settings.write_rate_limit.0)),
+            feed: feed.clone(),
         },
         SchemaOptions {
             max_complexity: settings.graphql_max_complexity,
@@ -109,6 +117,8 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         db,
         _revocations: follower,
         ws,
+        _purge: purge,
+        _listening: listening,
         stop,
         task,
     })

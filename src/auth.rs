@@ -41,6 +41,12 @@ impl UserId {
     pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Any id, for unit tests of code that is handed a proven one.
+    #[cfg(test)]
+    pub(crate) fn for_tests(raw: &str) -> Self {
+        Self(raw.to_owned())
+    }
 }
 
 /// The id of a session of a proven account, as named by a verified access token, a refresh

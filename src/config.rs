@@ -280,6 +280,11 @@ pub struct Settings {
     #[arg(long, env = "WRITE_RATE_LIMIT", default_value = "1000/1m", value_parser = parse_rate)]
     pub write_rate_limit: RateLimit,
 
+    /// How long the tombstones of deleted todos are kept for `changes` (humantime: `30d`,
+    /// down to seconds); a sync cursor older than that gets a full resync.
+    #[arg(long, env = "SYNC_TOMBSTONE_TTL", default_value = "30d", value_parser = parse_duration)]
+    pub sync_tombstone_ttl: Duration,
+
     /// Also speak the legacy `graphql-ws` WebSocket subprotocol (subscriptions-transport-ws)
     /// besides `graphql-transport-ws`.
     #[arg(long, env = "WS_LEGACY_PROTOCOL", default_value_t = false, action = clap::ArgAction::Set,

@@ -98,6 +98,25 @@ impl DbConn {
         self.finish(result).await
     }
 
+    /// [`Self::transaction`] whose body may also undo its writes and still answer
+    /// ([`Outcome::Rollback`]): a write that turns out to change nothing, or loses a race
+    /// to a unique constraint, leaves no trace (nor a notification, which PostgreSQL sends
+    /// only on commit).
+    pub async fn transaction_or_rollback<T>(
+        &mut self,
+        body: impl AsyncFnOnce(&mut DbConn) -> Result<Outcome<T>, crate::error::AppError>,
+    ) -> Result<T, crate::error::AppError> {
+        self.begin().await?;
+        match body(self).await {
+            Ok(Outcome::Commit(value)) => self.finish(Ok(value)).await,
+            Ok(Outcome::Rollback(value)) => {
+                with_conn!(self, |c| rollback_on(c).await)?;
+                Ok(value)
+            }
+            Err(error) => self.finish(Err(error)).await,
+        }
+    }
+
     async fn begin(&mut self) -> Result<(), crate::error::AppError> {
         with_conn!(self, |c| begin_on(c).await)?;
         Ok(())
@@ -137,6 +156,14 @@ async fn commit_on<C: diesel_async::AsyncConnection>(c: &mut C) -> diesel::Query
 async fn rollback_on<C: diesel_async::AsyncConnection>(c: &mut C) -> diesel::QueryResult<()> {
     use diesel_async::TransactionManager as _;
     C::TransactionManager::rollback_transaction(c).await
+}
+
+/// What the body of [`DbConn::transaction_or_rollback`] decided.
+pub enum Outcome<T> {
+    /// Keep the writes and answer `T`.
+    Commit(T),
+    /// Undo the writes and answer `T` all the same.
+    Rollback(T),
 }
 
 /// How the pool behaves.

@@ -71,6 +71,12 @@ pub enum AppError {
         /// What is wrong, for people.
         message: String,
     },
+    /// `BAD_USER_INPUT` on `input.clientId` with reason `CLIENT_ID_REUSED`: the viewer
+    /// already created a todo with this client id, from other fields.
+    #[error(
+        "this clientId was already used for a todo with other fields; make a new clientId for a new todo"
+    )]
+    ClientIdReused,
     /// `NOT_FOUND`: does not exist or is not the viewer's; the two are indistinguishable.
     #[error("not found")]
     NotFound,
@@ -132,7 +138,9 @@ impl AppError {
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::InvalidCredentials => "INVALID_CREDENTIALS",
             Self::EmailTaken => "EMAIL_TAKEN",
-            Self::BadUserInput { .. } | Self::QueryRefused { .. } => "BAD_USER_INPUT",
+            Self::BadUserInput { .. } | Self::QueryRefused { .. } | Self::ClientIdReused => {
+                "BAD_USER_INPUT"
+            }
             Self::NotFound => "NOT_FOUND",
             Self::Conflict { .. } => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
@@ -180,6 +188,10 @@ fn shape_app_error(error: &mut ServerError, app: &AppError, request_id: &str) {
         AppError::QueryRefused { reason, .. } => {
             ext.set("field", "query");
             ext.set("reason", *reason);
+        }
+        AppError::ClientIdReused => {
+            ext.set("field", "input.clientId");
+            ext.set("reason", "CLIENT_ID_REUSED");
         }
         AppError::Conflict { current, .. } => ext.set("currentVersion", *current),
         AppError::RateLimited { retry_after } => ext.set("retryAfter", *retry_after),
@@ -352,6 +364,7 @@ mod tests {
             AppError::InvalidCredentials,
             AppError::EmailTaken,
             AppError::bad_input("f", "m"),
+            AppError::ClientIdReused,
             AppError::NotFound,
             AppError::Conflict {
                 expected: 1,

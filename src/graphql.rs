@@ -47,6 +47,8 @@ pub struct AppState {
     pub(crate) max_todos: u32,
     /// Todo writes per account.
     pub(crate) writes: std::sync::Arc<crate::write_limit::WriteLimit>,
+    /// Where todo writes report the owner's new change-log head.
+    pub(crate) feed: crate::feed::ChangeFeed,
 }
 
 /// How the schema guards itself.

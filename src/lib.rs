@@ -19,8 +19,10 @@
 //! - [`store`]: every query; owner scoping lives here.
 //! - [`db`]: the pool over PostgreSQL or SQLite; the only module that knows there are two.
 //! - [`error`]: the one error type and its mapping to the contract's codes.
+//! - `feed`: tells followers of an account that its todos changed (live updates).
 //! - [`metrics`]: the Prometheus registry behind `/metrics`.
 //! - [`request_meta`]: the caller's user agent and IP, for resolvers.
+//! - `tombstone_purge`: ends the tombstones of deleted todos after `SYNC_TOMBSTONE_TTL`.
 //! - `write_limit`: todo writes per account, checked by the todo mutations.
 
 mod accounts;
@@ -30,11 +32,13 @@ pub mod config;
 pub(crate) mod db;
 pub(crate) mod error;
 pub(crate) mod execute;
+pub(crate) mod feed;
 pub(crate) mod graphql;
 pub(crate) mod http;
 pub(crate) mod metrics;
 pub(crate) mod request_meta;
 pub(crate) mod store;
+mod tombstone_purge;
 mod write_limit;
 pub(crate) mod ws;
 

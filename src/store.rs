@@ -8,9 +8,11 @@
 //! `sessions::claim` marks a refresh token used by its hash (the token is the credential,
 //! and its owner is what the claim finds out), and `sessions::purge` deletes expired
 //! tokens, sessions and tombstones of every account (housekeeping that no request drives).
+//! `changes::purge` is the same housekeeping for the tombstones of deleted todos.
 //! Two reads are likewise unscoped: `users::find_by_email` and
 //! `sessions::find_by_refresh_hash`, which find an owner from a credential.
 
+pub(crate) mod changes;
 mod schema;
 pub(crate) mod sessions;
 pub(crate) mod todos;

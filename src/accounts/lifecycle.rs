@@ -104,29 +104,30 @@ impl Accounts {
     }
 
     /// Checks the password, then deletes the viewer's account with its todos and sessions;
-    /// its access tokens are refused from now on.
+    /// its access tokens are refused from now on. Returns the change number under which
+    /// the todos' tombstones were written (`None` when the account was already gone).
     pub(crate) async fn delete_account(
         &self,
         viewer: &Viewer,
         password: &str,
         ip: Option<IpAddr>,
-    ) -> Result<(), AppError> {
+    ) -> Result<Option<i64>, AppError> {
         self.check_viewer_password(viewer, password, ip).await?;
         let until = self.revoked_until()?;
         let owner = viewer.user_id();
-        let ids = self
+        let (ids, seq) = self
             .db
             .get()
             .await?
             .transaction(async |conn| {
                 // Revoke first, so the tombstones outlive the rows the delete cascades to.
                 let ids = sessions::revoke(conn, owner, Which::All, until).await?;
-                users::delete(conn, owner).await?;
-                Ok(ids)
+                let seq = users::delete(conn, owner).await?;
+                Ok((ids, seq))
             })
             .await?;
         self.revocations.add(&ids, until);
-        Ok(())
+        Ok(seq)
     }
 
     /// The viewer's account, after checking `password` (as typed: it is normalised here)

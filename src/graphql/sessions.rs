@@ -152,10 +152,13 @@ impl SessionMutation {
         let viewer = ctx.viewer()?;
         text::line(&password, "password")?;
         let state = ctx.state()?;
-        state
+        let seq = state
             .accounts
             .delete_account(viewer, &password, client_ip(ctx))
             .await?;
+        if let Some(seq) = seq {
+            state.feed.advanced(viewer.user_id(), seq);
+        }
         Ok(true)
     }
 }

@@ -195,10 +195,12 @@ impl TodoMutation {
             priority: input.priority.map(Into::into).unwrap_or_default(),
             due_at: input.due_at.map(|d| d.0),
             completed: input.completed.unwrap_or(false),
+            client_id: None,
         };
-        let max_todos = ctx.state()?.max_todos;
+        let state = ctx.state()?;
         let mut conn = ctx.conn().await?;
-        let todo = todos::create(&mut conn, viewer.user_id(), new, max_todos).await?;
+        let (todo, seq) = todos::create(&mut conn, viewer.user_id(), new, state.max_todos).await?;
+        advanced(state, viewer, seq);
         Ok(TodoObject(todo))
     }
 
@@ -224,7 +226,7 @@ impl TodoMutation {
         };
         let raw = ids::decode_todo(&id, "id")?.ok_or(AppError::NotFound)?;
         let mut conn = ctx.conn().await?;
-        let todo = todos::update(
+        let (todo, seq) = todos::update(
             &mut conn,
             viewer.user_id(),
             &raw,
@@ -232,6 +234,7 @@ impl TodoMutation {
             expected_version,
         )
         .await?;
+        advanced(ctx.state()?, viewer, seq);
         Ok(TodoObject(todo))
     }
 
@@ -241,11 +244,11 @@ impl TodoMutation {
         let viewer = ctx.writer()?;
         let raw = ids::decode_todo(&id, "id")?.ok_or(AppError::NotFound)?;
         let mut conn = ctx.conn().await?;
-        if todos::delete(&mut conn, viewer.user_id(), &raw).await? {
-            Ok(ids::encode(ids::Kind::Todo, &raw))
-        } else {
-            Err(AppError::NotFound)
-        }
+        let seq = todos::delete(&mut conn, viewer.user_id(), &raw)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        advanced(ctx.state()?, viewer, Some(seq));
+        Ok(ids::encode(ids::Kind::Todo, &raw))
     }
 
     /// "Toggle all": marks every todo of the viewer completed (or open); returns how many
@@ -257,16 +260,27 @@ impl TodoMutation {
     ) -> Result<i32, AppError> {
         let viewer = ctx.writer()?;
         let mut conn = ctx.conn().await?;
-        let n = todos::set_all_completed(&mut conn, viewer.user_id(), completed).await?;
-        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+        let (changed, seq) =
+            todos::set_all_completed(&mut conn, viewer.user_id(), completed).await?;
+        advanced(ctx.state()?, viewer, seq);
+        Ok(i32::try_from(changed.len()).unwrap_or(i32::MAX))
     }
 
     /// Deletes the viewer's completed todos; returns how many.
     async fn clear_completed_todos(&self, ctx: &Context<'_>) -> Result<i32, AppError> {
         let viewer = ctx.writer()?;
         let mut conn = ctx.conn().await?;
-        let n = todos::clear_completed(&mut conn, viewer.user_id()).await?;
-        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+        let (deleted, seq) = todos::clear_completed(&mut conn, viewer.user_id()).await?;
+        advanced(ctx.state()?, viewer, seq);
+        Ok(i32::try_from(deleted.len()).unwrap_or(i32::MAX))
+    }
+}
+
+/// Tells this process's followers of the viewer's account that a write took change `seq`
+/// (other replicas hear of it through the write's own notification).
+fn advanced(state: &super::AppState, viewer: &crate::auth::Viewer, seq: Option<i64>) {
+    if let Some(seq) = seq {
+        state.feed.advanced(viewer.user_id(), seq);
     }
 }
 

@@ -10,6 +10,8 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         todo_count -> Integer,
+        sync_version -> BigInt,
+        sync_purged -> BigInt,
     }
 }
 
@@ -26,6 +28,21 @@ diesel::table! {
         version -> Integer,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        change_seq -> BigInt,
+        created_seq -> BigInt,
+        client_id -> Nullable<Text>,
+        client_fingerprint -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    todo_tombstones (owner_id, todo_id) {
+        owner_id -> Text,
+        todo_id -> Text,
+        change_seq -> BigInt,
+        deleted_at -> Timestamp,
+        client_id -> Nullable<Text>,
+        client_fingerprint -> Nullable<Text>,
     }
 }
 
@@ -62,4 +79,10 @@ diesel::table! {
 diesel::joinable!(todos -> users (owner_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
-diesel::allow_tables_to_appear_in_same_query!(users, todos, sessions, refresh_tokens);
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    todos,
+    todo_tombstones,
+    sessions,
+    refresh_tokens
+);

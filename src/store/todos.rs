@@ -1,6 +1,8 @@
 //! Todos, always through their owner: every function takes the owner's [`UserId`] first and
 //! starts from [`owned_by`], so a todo of someone else reads as one that does not exist.
 
+mod bulk;
+mod create;
 mod listing;
 mod quota;
 
@@ -9,10 +11,19 @@ use diesel::{dsl, prelude::*};
 use diesel_async::RunQueryDsl;
 use serde::Serialize;
 
+pub(crate) use bulk::{clear_completed, set_all_completed};
+pub(crate) use create::create;
 pub(crate) use listing::{Direction, Filter, ListQuery, Order, OrderField, Position, count, list};
 
-use super::schema::todos;
-use crate::{auth::UserId, db::DbConn, db::with_conn, error::AppError};
+use super::{
+    changes,
+    schema::{todos, users},
+};
+use crate::{
+    auth::UserId,
+    db::{DbConn, Outcome, with_conn},
+    error::AppError,
+};
 
 /// How urgent a todo is; stored as 0 to 3 so that sorting by it means something.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -67,6 +78,10 @@ pub(crate) struct Todo {
     pub(crate) version: i32,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
+    change_seq: i64,
+    created_seq: i64,
+    client_id: Option<String>,
+    client_fingerprint: Option<String>,
 }
 
 impl Todo {
@@ -90,6 +105,21 @@ impl Todo {
     pub(crate) fn updated_at(&self) -> DateTime<Utc> {
         self.updated_at.and_utc()
     }
+    /// Where its last change is in its owner's change log.
+    pub(crate) fn position(&self) -> changes::Position {
+        changes::Position {
+            seq: self.change_seq,
+            id: self.id.clone(),
+        }
+    }
+    /// The change number that created it: a change at this number is its creation.
+    pub(crate) fn created_seq(&self) -> i64 {
+        self.created_seq
+    }
+    /// The id its client made for it, if any (idempotent creates).
+    pub(crate) fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
 }
 
 /// A todo to create; its values already checked.
@@ -105,6 +135,8 @@ pub(crate) struct NewTodo {
     pub(crate) due_at: Option<DateTime<Utc>>,
     /// Whether it starts completed.
     pub(crate) completed: bool,
+    /// A client-made UUID (hyphenated, lower case) that makes the create idempotent.
+    pub(crate) client_id: Option<String>,
 }
 
 /// A partial update: `None` leaves a field as it is; `Some(None)` clears a nullable one.
@@ -131,52 +163,11 @@ pub(crate) struct Counts {
     pub(crate) completed: i64,
 }
 
-/// The owner's todos: the start of every query in this module.
-fn owned_by(owner: &UserId) -> dsl::Filter<todos::table, dsl::Eq<todos::owner_id, &str>> {
-    todos::table.filter(todos::owner_id.eq(owner.as_str()))
-}
-
-/// Creates a todo for `owner`; `QUOTA_EXCEEDED`, writing nothing, when they already hold
-/// `max_todos`.
-pub(crate) async fn create(
-    conn: &mut DbConn,
+/// The owner's todos: the start of every query over todos.
+pub(super) fn owned_by(
     owner: &UserId,
-    new: NewTodo,
-    max_todos: u32,
-) -> Result<Todo, AppError> {
-    let now = super::now().naive_utc();
-    let values = (
-        todos::id.eq(uuid::Uuid::new_v4().to_string()),
-        todos::owner_id.eq(owner.as_str()),
-        todos::title.eq(new.title),
-        todos::notes.eq(new.notes),
-        todos::completed.eq(new.completed),
-        todos::completed_at.eq(new.completed.then_some(now)),
-        todos::priority.eq(new.priority.as_i32()),
-        todos::due_at.eq(new.due_at.map(|d| d.naive_utc())),
-        todos::version.eq(1),
-        todos::created_at.eq(now),
-        todos::updated_at.eq(now),
-    );
-    conn.transaction(async |conn| {
-        quota::take_slot(conn, owner, max_todos).await?;
-        let todo = with_conn!(conn, |c| {
-            diesel::insert_into(todos::table)
-                .values(values)
-                .returning(Todo::as_returning())
-                .get_result(c)
-                .await
-        });
-        todo.map_err(|e| match e {
-            // The owner's account is gone: the token outlived it.
-            diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-                _,
-            ) => AppError::Unauthenticated(crate::error::AuthFailure::SessionRevoked),
-            e => e.into(),
-        })
-    })
-    .await
+) -> dsl::Filter<todos::table, dsl::Eq<todos::owner_id, &str>> {
+    todos::table.filter(todos::owner_id.eq(owner.as_str()))
 }
 
 /// The owner's todo with this id, if there is one.
@@ -196,15 +187,16 @@ pub(crate) async fn get(
     Ok(todo)
 }
 
-/// Applies `changes` to the owner's todo. With `expected`, a stored version that differs
-/// is `CONFLICT` and nothing is written. A change that changes nothing writes nothing.
+/// Applies `changes` to the owner's todo; returns it and the change number the update
+/// took. With `expected`, a stored version that differs is `CONFLICT` and nothing is
+/// written. A change that changes nothing writes nothing (and takes no number).
 pub(crate) async fn update(
     conn: &mut DbConn,
     owner: &UserId,
     id: &str,
     changes: &TodoChanges,
     expected: Option<i32>,
-) -> Result<Todo, AppError> {
+) -> Result<(Todo, Option<i64>), AppError> {
     // Optimistic: read, compute, write only if the version is still the one read. A lost
     // race reads again, so a concurrent change is never overwritten blindly.
     for _ in 0..8 {
@@ -216,7 +208,7 @@ pub(crate) async fn update(
             });
         }
         let Some(next) = apply(&current, changes) else {
-            return Ok(current);
+            return Ok((current, None));
         };
         let now = super::now().naive_utc();
         let completed_at = match (current.completed, next.completed) {
@@ -224,30 +216,42 @@ pub(crate) async fn update(
             (true, false) => None,
             _ => current.completed_at,
         };
-        let values = (
-            todos::title.eq(next.title),
-            todos::notes.eq(next.notes),
-            todos::completed.eq(next.completed),
-            todos::completed_at.eq(completed_at),
-            todos::priority.eq(next.priority),
-            todos::due_at.eq(next.due_at),
-            todos::version.eq(current.version + 1),
-            todos::updated_at.eq(now),
-        );
-        let written = with_conn!(conn, |c| {
-            diesel::update(
-                owned_by(owner)
-                    .filter(todos::id.eq(id))
-                    .filter(todos::version.eq(current.version)),
-            )
-            .set(values)
-            .returning(Todo::as_returning())
-            .get_result(c)
-            .await
-            .optional()
-        })?;
-        if let Some(todo) = written {
-            return Ok(todo);
+        let written = conn
+            .transaction_or_rollback(async |conn| {
+                // The account's row first, as every todo write does: one lock order.
+                let account = users::table.find(owner.as_str());
+                let seq = changes::advance!(&mut *conn, account)?.ok_or(AppError::NotFound)?;
+                let values = (
+                    todos::title.eq(next.title),
+                    todos::notes.eq(next.notes),
+                    todos::completed.eq(next.completed),
+                    todos::completed_at.eq(completed_at),
+                    todos::priority.eq(next.priority),
+                    todos::due_at.eq(next.due_at),
+                    todos::version.eq(current.version + 1),
+                    todos::updated_at.eq(now),
+                    todos::change_seq.eq(seq),
+                );
+                let todo = with_conn!(&mut *conn, |c| {
+                    diesel::update(
+                        owned_by(owner)
+                            .filter(todos::id.eq(id))
+                            .filter(todos::version.eq(current.version)),
+                    )
+                    .set(values)
+                    .returning(Todo::as_returning())
+                    .get_result(c)
+                    .await
+                    .optional()
+                })?;
+                Ok(match todo {
+                    Some(todo) => Outcome::Commit(Some((todo, seq))),
+                    None => Outcome::Rollback(None),
+                })
+            })
+            .await?;
+        if let Some((todo, seq)) = written {
+            return Ok((todo, Some(seq)));
         }
     }
     Err(anyhow::anyhow!("todo update lost eight races in a row").into())
@@ -279,52 +283,29 @@ fn apply(current: &Todo, changes: &TodoChanges) -> Option<Todo> {
     changed.then_some(next)
 }
 
-/// Deletes the owner's todo; `false` when there was none.
-pub(crate) async fn delete(conn: &mut DbConn, owner: &UserId, id: &str) -> Result<bool, AppError> {
-    conn.transaction(async |conn| {
-        let deleted = with_conn!(conn, |c| {
+/// Deletes the owner's todo and leaves its tombstone; the change number, or `None` when
+/// there was no such todo.
+pub(crate) async fn delete(
+    conn: &mut DbConn,
+    owner: &UserId,
+    id: &str,
+) -> Result<Option<i64>, AppError> {
+    conn.transaction_or_rollback(async |conn| {
+        // One todo at most goes, so its slot is freed in the statement that numbers the
+        // change (undone with it when nothing was deleted).
+        let Some(seq) = quota::free_slot_numbered(conn, owner).await? else {
+            return Ok(Outcome::Rollback(None));
+        };
+        let buried = changes::bury!(&mut *conn, owner, seq, todos::id.eq(id))?;
+        if buried == 0 {
+            return Ok(Outcome::Rollback(None));
+        }
+        with_conn!(&mut *conn, |c| {
             diesel::delete(owned_by(owner).filter(todos::id.eq(id)))
                 .execute(c)
                 .await
         })?;
-        quota::free_slots(conn, owner, deleted).await?;
-        Ok(deleted > 0)
-    })
-    .await
-}
-
-/// Marks all the owner's todos completed (or open); returns how many changed.
-pub(crate) async fn set_all_completed(
-    conn: &mut DbConn,
-    owner: &UserId,
-    completed: bool,
-) -> Result<usize, AppError> {
-    let now = super::now().naive_utc();
-    let values = (
-        todos::completed.eq(completed),
-        todos::completed_at.eq(completed.then_some(now)),
-        todos::version.eq(todos::version + 1),
-        todos::updated_at.eq(now),
-    );
-    let changed = with_conn!(conn, |c| {
-        diesel::update(owned_by(owner).filter(todos::completed.ne(completed)))
-            .set(values)
-            .execute(c)
-            .await
-    })?;
-    Ok(changed)
-}
-
-/// Deletes the owner's completed todos; returns how many.
-pub(crate) async fn clear_completed(conn: &mut DbConn, owner: &UserId) -> Result<usize, AppError> {
-    conn.transaction(async |conn| {
-        let deleted = with_conn!(conn, |c| {
-            diesel::delete(owned_by(owner).filter(todos::completed.eq(true)))
-                .execute(c)
-                .await
-        })?;
-        quota::free_slots(conn, owner, deleted).await?;
-        Ok(deleted)
+        Ok(Outcome::Commit(Some(seq)))
     })
     .await
 }

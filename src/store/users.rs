@@ -109,13 +109,17 @@ pub async fn set_password_hash(
     Ok(())
 }
 
-/// Deletes the owner's account; their todos and sessions go with it (`ON DELETE CASCADE`).
-/// Whether there was one.
-pub async fn delete(conn: &mut DbConn, owner: &UserId) -> Result<bool, AppError> {
-    let deleted = with_conn!(conn, |c| {
+/// Deletes the owner's account; their todos and sessions go with it (`ON DELETE CASCADE`),
+/// and their todos leave tombstones first, numbered by one last change (returned; `None`
+/// when there was no account). Call it in a transaction.
+pub async fn delete(conn: &mut DbConn, owner: &UserId) -> Result<Option<i64>, AppError> {
+    let Some(seq) = super::changes::bury_account(conn, owner).await? else {
+        return Ok(None);
+    };
+    with_conn!(conn, |c| {
         diesel::delete(users::table.find(owner.as_str()))
             .execute(c)
             .await
     })?;
-    Ok(deleted > 0)
+    Ok(Some(seq))
 }

@@ -1,0 +1,338 @@
+//! The per-account change log that sync (`changes`) and live updates read.
+//!
+//! Every write transaction over an account's todos first raises `users.sync_version` by one
+//! ([`advance!`]), which locks the account's row until commit: writes of one account are
+//! numbered in the order they commit, and writes of different accounts never wait on each
+//! other. The rows the write changed carry that number (`todos.change_seq`); the todos it
+//! deleted leave a tombstone with it (`todo_tombstones`), kept until [`purge`]. On
+//! PostgreSQL the same statement that takes the number notifies [`CHANNEL`], delivered
+//! when the transaction commits.
+//!
+//! The log is ordered by [`Position`] (number, then todo id); [`since`] reads what lies
+//! beyond one, a todo once at its last change.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+
+mod tombstones;
+
+pub(crate) use tombstones::bury;
+pub(crate) use tombstones::purge;
+pub(super) use tombstones::{buried_client_id, bury_account};
+
+use super::{
+    schema::{todo_tombstones, todos, users},
+    todos::{Todo, owned_by},
+};
+use crate::{
+    auth::UserId,
+    db::{DbConn, with_conn},
+    error::AppError,
+};
+
+/// The PostgreSQL NOTIFY channel; payload "<owner id> <new sync_version>".
+pub(crate) const CHANNEL: &str = "todo_graphql_todo_changes";
+
+/// The notification, as a column of the statement that raises `sync_version` (its
+/// RETURNING), so a write costs no extra round trip. `pg_notify` returns void; `IS NULL`
+/// makes it a value diesel can read. (Public to the store for [`advance!`]'s expansions.)
+pub(crate) fn notify_sql() -> String {
+    format!("pg_notify('{CHANNEL}', id || ' ' || sync_version) IS NULL")
+}
+
+/// `diesel::update($target).set(..)` that raises the account's `sync_version` by one, with
+/// `$extra` assignments (as `todo_count`), returning the new number; on PostgreSQL the
+/// statement also notifies [`CHANNEL`]. Evaluates to
+/// `QueryResult<Option<i64>>` (`None` when `$target` matched no account).
+macro_rules! advance {
+    ($conn:expr, $target:expr) => {
+        $crate::store::changes::advance!(@run $conn, $target, (
+            $crate::store::schema::users::sync_version
+                .eq($crate::store::schema::users::sync_version + 1),
+        ))
+    };
+    ($conn:expr, $target:expr, $($extra:expr),+) => {
+        $crate::store::changes::advance!(@run $conn, $target, (
+            $crate::store::schema::users::sync_version
+                .eq($crate::store::schema::users::sync_version + 1),
+            $($extra),+
+        ))
+    };
+    (@run $conn:expr, $target:expr, $values:expr) => {{
+        use $crate::store::schema::users;
+        let values = $values;
+        $crate::db::with_backend!(
+            $conn,
+            postgres | c | {
+                let notify = diesel::dsl::sql::<diesel::sql_types::Bool>(
+                    &$crate::store::changes::notify_sql(),
+                );
+                diesel::update($target)
+                    .set(values)
+                    .returning((users::sync_version, notify))
+                    .get_result::<(i64, bool)>(c)
+                    .await
+                    .optional()
+                    .map(|row| row.map(|(seq, _)| seq))
+            },
+            sqlite | c | {
+                diesel::update($target)
+                    .set(values)
+                    .returning(users::sync_version)
+                    .get_result::<i64>(c)
+                    .await
+                    .optional()
+            }
+        )
+    }};
+}
+pub(crate) use advance;
+
+/// A place in one owner's change log; the log is ordered by (seq, id).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Position {
+    /// The owner's `sync_version` of the change.
+    pub(crate) seq: i64,
+    /// The todo's id; `""` sorts before every todo of its `seq`.
+    pub(crate) id: String,
+}
+
+impl Position {
+    /// The place right after every change numbered `seq` or lower: where a follower that
+    /// starts at the log's end stands.
+    pub(crate) fn after_seq(seq: i64) -> Self {
+        Self {
+            seq: seq + 1,
+            id: String::new(),
+        }
+    }
+
+    /// The highest number whose changes all lie at or before this position.
+    pub(crate) fn seen_through(&self) -> i64 {
+        if self.id.is_empty() {
+            self.seq - 1
+        } else {
+            self.seq
+        }
+    }
+}
+
+/// The owner's newest change number (0 for an account without changes, or one that is
+/// gone).
+pub(crate) async fn head(conn: &mut DbConn, owner: &UserId) -> Result<i64, AppError> {
+    let head = with_conn!(conn, |c| {
+        users::table
+            .find(owner.as_str())
+            .select(users::sync_version)
+            .first::<i64>(c)
+            .await
+            .optional()
+    })?;
+    Ok(head.unwrap_or(0))
+}
+
+/// One entry of the change log.
+#[derive(Debug, Clone)]
+pub(crate) enum Change {
+    /// A todo created or changed, as it is now.
+    Upserted(Todo),
+    /// A todo deleted.
+    Deleted {
+        /// Its raw id.
+        id: String,
+        /// Where its deletion is in the log.
+        position: Position,
+    },
+}
+
+impl Change {
+    /// Where this change is in the log.
+    pub(crate) fn position(&self) -> Position {
+        match self {
+            Self::Upserted(todo) => todo.position(),
+            Self::Deleted { position, .. } => position.clone(),
+        }
+    }
+}
+
+/// One page of the change log.
+#[derive(Debug, Clone)]
+pub(crate) struct ChangePage {
+    /// In (seq, id) order.
+    pub(crate) changes: Vec<Change>,
+    /// More changes lie beyond the last one.
+    pub(crate) has_more: bool,
+    /// The owner's `sync_version` when the page was read, no later than the page's own
+    /// view of the rows: every change not in the page's snapshot is numbered above it
+    /// (0 when the account is gone).
+    pub(crate) head: i64,
+}
+
+/// Where a read of the log starts: live todos beyond one position, tombstones beyond
+/// another (or none at all: a full resync lists what exists, not what went).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Scan<'a> {
+    /// Todos changed beyond this position; `None`: every live todo.
+    pub(crate) todos: Option<&'a Position>,
+    /// Tombstones beyond this position; `None`: no tombstones.
+    pub(crate) tombstones: Option<&'a Position>,
+}
+
+/// The owner's changes after `after` (None: from the start, a full resync — live todos
+/// only, no tombstones), at most `first`, in (seq, id) order; a todo appears once at its
+/// last change. `Ok(None)` when `after` is older than the tombstones kept
+/// (after.seq < users.sync_purged) or ahead of the log (after.seq > users.sync_version:
+/// another database): the caller must full-resync. Works for a deleted account (its
+/// tombstones remain until purged; a missing users row counts as sync_purged 0 and no
+/// upper bound).
+pub(crate) async fn since(
+    conn: &mut DbConn,
+    owner: &UserId,
+    after: Option<&Position>,
+    first: usize,
+) -> Result<Option<ChangePage>, AppError> {
+    let scan = Scan {
+        todos: after,
+        tombstones: after,
+    };
+    read(conn, owner, scan, first).await
+}
+
+/// [`since`] with the todos' and the tombstones' starting places given apart, as a
+/// resumed full resync needs. `Ok(None)` as for [`since`], judged by the tombstones'
+/// place for the purge and by the later of the two for the log's end.
+pub(crate) async fn read(
+    conn: &mut DbConn,
+    owner: &UserId,
+    scan: Scan<'_>,
+    first: usize,
+) -> Result<Option<ChangePage>, AppError> {
+    let limit = i64::try_from(first.saturating_add(1)).unwrap_or(i64::MAX);
+    let head_now = users::table
+        .find(owner.as_str())
+        .select(users::sync_version)
+        .single_value();
+    // One statement, one snapshot: the head read with the rows is never newer than them.
+    let live: Vec<(Todo, Option<i64>)> = with_conn!(&mut *conn, |c| {
+        let mut q = owned_by(owner)
+            .select((Todo::as_select(), head_now))
+            .order_by((todos::change_seq.asc(), todos::id.asc()))
+            .limit(limit)
+            .into_boxed();
+        if let Some(after) = scan.todos {
+            // The redundant `>=` lets the index range start at `after.seq`.
+            q = q.filter(
+                todos::change_seq.ge(after.seq).and(
+                    todos::change_seq
+                        .gt(after.seq)
+                        .or(todos::id.gt(after.id.as_str())),
+                ),
+            );
+        }
+        q.load(c).await
+    })?;
+    // (`RunQueryDsl::first` would shadow the slice's.)
+    let mut head = <[_]>::first(&live).and_then(|(_, head)| *head);
+    let mut purged = None;
+    let mut deleted: Vec<(String, i64)> = Vec::new();
+    if let Some(after) = scan.tombstones {
+        let purged_now = users::table
+            .find(owner.as_str())
+            .select(users::sync_purged)
+            .single_value();
+        // Read after the todos, with the purge mark of the same snapshot as the tombstones:
+        // a purge that removed some of them is always noticed.
+        let rows: Vec<(String, i64, Option<i64>)> = with_conn!(&mut *conn, |c| {
+            todo_tombstones::table
+                .filter(todo_tombstones::owner_id.eq(owner.as_str()))
+                .filter(
+                    todo_tombstones::change_seq.ge(after.seq).and(
+                        todo_tombstones::change_seq
+                            .gt(after.seq)
+                            .or(todo_tombstones::todo_id.gt(after.id.as_str())),
+                    ),
+                )
+                .order_by((
+                    todo_tombstones::change_seq.asc(),
+                    todo_tombstones::todo_id.asc(),
+                ))
+                .limit(limit)
+                .select((
+                    todo_tombstones::todo_id,
+                    todo_tombstones::change_seq,
+                    purged_now,
+                ))
+                .load(c)
+                .await
+        })?;
+        if let Some((_, _, mark)) = <[_]>::first(&rows) {
+            purged = Some(mark.unwrap_or(0));
+        }
+        deleted = rows.into_iter().map(|(id, seq, _)| (id, seq)).collect();
+    }
+    if head.is_none() || (scan.tombstones.is_some() && purged.is_none()) {
+        // Nothing came back to carry the account's marks: one more look.
+        let marks: Option<(i64, i64)> = with_conn!(&mut *conn, |c| {
+            users::table
+                .find(owner.as_str())
+                .select((users::sync_version, users::sync_purged))
+                .first(c)
+                .await
+                .optional()
+        })?;
+        head = head.or(marks.map(|(version, _)| version));
+        purged = purged.or(Some(marks.map_or(0, |(_, mark)| mark)));
+    }
+    if let Some(after) = scan.tombstones {
+        if after.seq < purged.unwrap_or(0) {
+            return Ok(None);
+        }
+    }
+    let furthest = scan.todos.max(scan.tombstones);
+    if let (Some(after), Some(head)) = (furthest, head) {
+        if after.seen_through() > head {
+            return Ok(None);
+        }
+    }
+    Ok(Some(merge(live, deleted, first, head.unwrap_or(0))))
+}
+
+/// The two sorted lists as one, cut at `first`.
+fn merge(
+    todos: Vec<(Todo, Option<i64>)>,
+    deleted: Vec<(String, i64)>,
+    first: usize,
+    head: i64,
+) -> ChangePage {
+    let mut upserts = todos.into_iter().map(|(todo, _)| Change::Upserted(todo));
+    let mut deletions = deleted.into_iter().map(|(id, seq)| Change::Deleted {
+        position: Position {
+            seq,
+            id: id.clone(),
+        },
+        id,
+    });
+    let mut changes = Vec::new();
+    let (mut next_upsert, mut next_deletion) = (upserts.next(), deletions.next());
+    loop {
+        let take_upsert = match (&next_upsert, &next_deletion) {
+            (Some(u), Some(d)) => u.position() < d.position(),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let change = if take_upsert {
+            std::mem::replace(&mut next_upsert, upserts.next())
+        } else {
+            std::mem::replace(&mut next_deletion, deletions.next())
+        };
+        changes.extend(change);
+    }
+    let has_more = changes.len() > first;
+    changes.truncate(first);
+    ChangePage {
+        changes,
+        has_more,
+        head,
+    }
+}

@@ -1,0 +1,181 @@
+//! Creating a todo, idempotently when the client names it: a create with a `client_id`
+//! the owner already used answers the todo the first one made and writes nothing. The
+//! unique index on `(owner_id, client_id)` decides between concurrent twins (the insert
+//! does nothing on conflict, and the loser answers the winner's todo); the read first only
+//! saves a replay its write.
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use sha2::{Digest, Sha256};
+
+use super::{NewTodo, Todo, owned_by, quota};
+use crate::{
+    auth::UserId,
+    db::{DbConn, Outcome, with_conn},
+    error::{AppError, AuthFailure},
+    store::{changes, schema::todos},
+};
+
+/// Creates a todo for `owner`; returns it with the change number of the create (`None`
+/// when the create replayed an earlier one with the same `client_id`, writing nothing).
+/// `QUOTA_EXCEEDED`, writing nothing, when they already hold `max_todos`; `CLIENT_ID_REUSED`
+/// when the `client_id` made a todo of other fields; `NOT_FOUND` when the todo it made
+/// has been deleted.
+pub(crate) async fn create(
+    conn: &mut DbConn,
+    owner: &UserId,
+    new: NewTodo,
+    max_todos: u32,
+) -> Result<(Todo, Option<i64>), AppError> {
+    let fingerprint = fingerprint(&new);
+    if let Some(client_id) = &new.client_id {
+        if let Some(todo) = replayed(conn, owner, client_id, &fingerprint).await? {
+            return Ok((todo, None));
+        }
+    }
+    let now = crate::store::now().naive_utc();
+    let client_id = new.client_id.clone();
+    let inserted = conn
+        .transaction_or_rollback(async |conn| {
+            let seq = quota::take_slot(conn, owner, max_todos).await?;
+            let values = (
+                todos::id.eq(uuid::Uuid::new_v4().to_string()),
+                todos::owner_id.eq(owner.as_str()),
+                todos::title.eq(new.title),
+                todos::notes.eq(new.notes),
+                todos::completed.eq(new.completed),
+                todos::completed_at.eq(new.completed.then_some(now)),
+                todos::priority.eq(new.priority.as_i32()),
+                todos::due_at.eq(new.due_at.map(|d| d.naive_utc())),
+                todos::version.eq(1),
+                todos::created_at.eq(now),
+                todos::updated_at.eq(now),
+                todos::change_seq.eq(seq),
+                todos::created_seq.eq(seq),
+                todos::client_id.eq(new.client_id),
+                todos::client_fingerprint.eq(client_id.as_ref().map(|_| fingerprint.as_str())),
+            );
+            let todo = with_conn!(&mut *conn, |c| {
+                diesel::insert_into(todos::table)
+                    .values(values)
+                    .on_conflict((todos::owner_id, todos::client_id))
+                    .do_nothing()
+                    .returning(Todo::as_returning())
+                    .get_result(c)
+                    .await
+                    .optional()
+            })
+            .map_err(|e| match e {
+                // The owner's account is gone: the token outlived it.
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                    _,
+                ) => AppError::Unauthenticated(AuthFailure::SessionRevoked),
+                e => e.into(),
+            })?;
+            Ok(match todo {
+                Some(todo) => Outcome::Commit(Some((todo, seq))),
+                // A twin with the same client id committed first: undo the slot and the
+                // number, and answer its todo.
+                None => Outcome::Rollback(None),
+            })
+        })
+        .await?;
+    if let Some((todo, seq)) = inserted {
+        return Ok((todo, Some(seq)));
+    }
+    let client_id = client_id.as_deref().unwrap_or_default();
+    let todo = replayed(conn, owner, client_id, &fingerprint)
+        .await?
+        .ok_or_else(|| {
+            anyhow::anyhow!("a create conflicted on its client id, yet no todo holds it")
+        })?;
+    Ok((todo, None))
+}
+
+/// The owner's todo that an earlier create with `client_id` made, when that create had
+/// this `fingerprint`; `CLIENT_ID_REUSED` when it had another, `NOT_FOUND` when its todo
+/// has been deleted (while the tombstone is kept). `None`: the client id is new.
+async fn replayed(
+    conn: &mut DbConn,
+    owner: &UserId,
+    client_id: &str,
+    fingerprint: &str,
+) -> Result<Option<Todo>, AppError> {
+    let found = with_conn!(&mut *conn, |c| {
+        owned_by(owner)
+            .filter(todos::client_id.eq(client_id))
+            .select(Todo::as_select())
+            .first(c)
+            .await
+            .optional()
+    })?;
+    if let Some(todo) = found {
+        return match todo.client_fingerprint.as_deref() == Some(fingerprint) {
+            true => Ok(Some(todo)),
+            false => Err(AppError::ClientIdReused),
+        };
+    }
+    match changes::buried_client_id(conn, owner, client_id).await? {
+        Some(buried) if buried.as_deref() == Some(fingerprint) => Err(AppError::NotFound),
+        Some(_) => Err(AppError::ClientIdReused),
+        None => Ok(None),
+    }
+}
+
+/// The SHA-256 (hex) of a create's checked fields, in a fixed order: two creates with the
+/// same client id are the same create when their fingerprints are equal.
+fn fingerprint(new: &NewTodo) -> String {
+    let canonical = serde_json::json!([
+        new.title,
+        new.notes,
+        new.priority.as_i32(),
+        new.due_at.map(|d| d.timestamp_micros()),
+        new.completed,
+    ]);
+    let digest = Sha256::digest(canonical.to_string().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fingerprint_tells_every_field_apart() {
+        let base = NewTodo {
+            title: "milk".into(),
+            ..NewTodo::default()
+        };
+        let variants = [
+            NewTodo {
+                title: "milk!".into(),
+                ..base.clone()
+            },
+            NewTodo {
+                notes: Some(String::new()),
+                ..base.clone()
+            },
+            NewTodo {
+                priority: super::super::Priority::Low,
+                ..base.clone()
+            },
+            NewTodo {
+                due_at: Some(chrono::DateTime::UNIX_EPOCH),
+                ..base.clone()
+            },
+            NewTodo {
+                completed: true,
+                ..base.clone()
+            },
+        ];
+        let same = NewTodo {
+            client_id: Some("another client id changes nothing".into()),
+            ..base.clone()
+        };
+        assert_eq!(fingerprint(&same), fingerprint(&base));
+        for variant in &variants {
+            assert_ne!(fingerprint(variant), fingerprint(&base), "{variant:?}");
+        }
+    }
+}
