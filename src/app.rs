@@ -14,7 +14,7 @@ use crate::{
     },
     config::Settings,
     db::DbPool,
-    feed::ChangeFeed,
+    feed::{ChangeFeed, Listening},
     graphql::{self, AppState, Limits, SchemaOptions, sync::cursor::CursorKeys},
     http::{
         self, HttpOptions, HttpState,
@@ -32,6 +32,7 @@ pub struct Server {
     db: DbPool,
     _revocations: Follower,
     _purge: TombstonePurge,
+    _listening: Option<Listening>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
@@ -47,6 +48,8 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     )
     .await?;
     let purge = TombstonePurge::start(db.clone(), settings.sync_tombstone_ttl);
+    let feed = ChangeFeed::new(db.clone());
+    let listening = feed.listen(&settings.database_url())?;
     let (tokens, cursor_keys) = tokens(&settings, revocations.clone())?;
     let accounts = accounts(&settings, &db, tokens.clone(), revocations).await?;
     let metrics = Arc::new(Metrics::new()?);
@@ -56,7 +59,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
             accounts,
             max_todos: settings.max_todos_per_user,
             writes: Arc::new(WriteLimit::new(settings.write_rate_limit.0)),
-            feed: ChangeFeed::default(),
+            feed: feed.clone(),
             cursor_keys,
         },
         SchemaOptions {
@@ -96,6 +99,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         db,
         _revocations: follower,
         _purge: purge,
+        _listening: listening,
         stop,
         task,
     })

@@ -1,76 +1,190 @@
-//! The change feed: who is told that an account's todos changed.
+//! The change feed: live todo changes, fanned out to every follower of an account.
 //!
 //! Every todo write advances its owner's change log (`store::changes`) to a new sequence
-//! number. The writer reports it here ([`ChangeFeed::advanced`]) once the write commits;
-//! on PostgreSQL the write's transaction also notifies the other replicas, whose listener
-//! reports it to their own feed. A follower of one account ([`ChangeFeed::follow`]) learns
-//! the newest sequence number it has heard of, never the rows themselves: it reads those
-//! from the change log, so a lost or merged notification loses nothing.
+//! number and reports it here ([`ChangeFeed::advanced`]) once it commits; on PostgreSQL the
+//! write's transaction also notifies [`changes::CHANNEL`], so every replica's one listening
+//! connection reports the other replicas' writes too ([`ChangeFeed::listen`]). A report
+//! carries no row: while an account has followers, one reader per account and replica
+//! reads the changed rows from the change log once and hands them to all its followers.
+//! So a lost or merged report loses nothing, and notes of any length never pass through
+//! `NOTIFY`.
+//!
+//! Each follower has its own place in a bounded buffer; one that falls behind it misses
+//! events and is told so with [`FeedEvent::Resync`], as is every follower when the
+//! listening connection had to reconnect (notifications sent meanwhile are lost).
+
+mod account;
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, PoisonError},
 };
 
-use tokio::sync::watch;
+use tokio::{
+    sync::{broadcast, mpsc},
+    task::JoinHandle,
+};
 
-use crate::auth::UserId;
+pub(crate) use account::{FeedEvent, Follower};
 
-/// The per-account heads this process has heard of, shared by every request.
-#[derive(Clone, Default)]
+use crate::{
+    auth::UserId,
+    db::{self, DbPool, Listened},
+    error::AppError,
+    store::changes,
+};
+
+/// Events buffered per account before a slow follower misses some.
+const BUFFER: usize = 256;
+
+/// The accounts followed in this process, shared by every request.
+#[derive(Clone)]
 pub(crate) struct ChangeFeed {
-    heads: Arc<Mutex<HashMap<String, watch::Sender<i64>>>>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DbPool,
+    accounts: Mutex<HashMap<String, Arc<account::Account>>>,
 }
 
 impl ChangeFeed {
-    /// Reports that `owner`'s change log reached `seq`. Costs a map lookup when nobody
-    /// follows the account.
+    /// A feed reading changed rows from `db`.
+    pub(crate) fn new(db: DbPool) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db,
+                accounts: Mutex::default(),
+            }),
+        }
+    }
+
+    /// Reports that `owner`'s change log reached `seq`. A map lookup when nobody follows
+    /// the account.
     pub(crate) fn advanced(&self, owner: &UserId, seq: i64) {
         self.advanced_raw(owner.as_str(), seq);
     }
 
     /// [`Self::advanced`] for an owner id heard from another replica.
-    pub(crate) fn advanced_raw(&self, owner: &str, seq: i64) {
-        let mut heads = self.heads.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(head) = heads.get(owner) {
-            if head.is_closed() {
-                heads.remove(owner);
-            } else {
-                head.send_if_modified(|current| {
-                    let newer = seq > *current;
-                    if newer {
-                        *current = seq;
-                    }
-                    newer
-                });
-            }
+    fn advanced_raw(&self, owner: &str, seq: i64) {
+        let account = self.accounts().get(owner).cloned();
+        if let Some(account) = account {
+            account.advanced(seq);
         }
     }
 
-    /// Follows `owner`'s head: the receiver wakes whenever a newer sequence number is heard.
-    pub(crate) fn follow(&self, owner: &UserId) -> watch::Receiver<i64> {
-        let mut heads = self.heads.lock().unwrap_or_else(PoisonError::into_inner);
-        heads
-            .entry(owner.as_str().to_owned())
-            .or_insert_with(|| watch::channel(0).0)
-            .subscribe()
+    /// Tells every follower that events may have been lost, then catches up from the log.
+    fn resync_all(&self) {
+        let accounts: Vec<_> = self.accounts().values().cloned().collect();
+        for account in accounts {
+            account.resync();
+        }
+    }
+
+    /// Follows `owner`'s changes from now on: the follower receives every change committed
+    /// after the returned position (which is where its events start).
+    pub(crate) async fn follow(&self, owner: &UserId) -> Result<Follower, AppError> {
+        if let Some(follower) = self.join(owner) {
+            return Ok(follower);
+        }
+        // The first follower: find where the log ends before anyone can be told of more.
+        let head = {
+            let mut conn = self.inner.db.get().await?;
+            changes::head(&mut conn, owner).await?
+        };
+        let mut accounts = self.accounts();
+        // Another first follower may have won the race meanwhile.
+        if let Some(account) = accounts.get(owner.as_str()) {
+            return Ok(account.join());
+        }
+        let (events, _) = broadcast::channel(BUFFER);
+        let account = account::Account::start(
+            self.inner.db.clone(),
+            owner.clone(),
+            head,
+            events,
+            Arc::downgrade(&self.inner),
+        );
+        let follower = account.join();
+        accounts.insert(owner.as_str().to_owned(), account);
+        Ok(follower)
+    }
+
+    fn join(&self, owner: &UserId) -> Option<Follower> {
+        self.accounts().get(owner.as_str()).map(|a| a.join())
+    }
+
+    fn accounts(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<account::Account>>> {
+        self.inner
+            .accounts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// On PostgreSQL, hears the other replicas' writes through `LISTEN` on
+    /// `database_url`; `None` on SQLite, where every writer is in this process.
+    pub(crate) fn listen(&self, database_url: &str) -> anyhow::Result<Option<Listening>> {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let Some(listener) = db::listen(database_url, changes::CHANNEL, tx)? else {
+            return Ok(None);
+        };
+        let feed = self.clone();
+        let forwarder = tokio::spawn(async move {
+            let mut connected_before = false;
+            while let Some(message) = rx.recv().await {
+                match message {
+                    Listened::Connected if connected_before => feed.resync_all(),
+                    Listened::Connected => connected_before = true,
+                    Listened::Notification(payload) => match parse(&payload) {
+                        Some((owner, seq)) => feed.advanced_raw(owner, seq),
+                        None => tracing::warn!("an unreadable change notification"),
+                    },
+                }
+            }
+        });
+        Ok(Some(Listening {
+            tasks: [listener, forwarder],
+        }))
+    }
+}
+
+impl Inner {
+    /// Forgets `owner`'s account once its last follower left (unless one just joined).
+    fn forget(&self, owner: &str) {
+        let mut accounts = self.accounts.lock().unwrap_or_else(PoisonError::into_inner);
+        if accounts.get(owner).is_some_and(|a| a.followers() == 0) {
+            accounts.remove(owner);
+        }
+    }
+}
+
+/// A change notification's payload: `"<owner id> <sequence number>"`.
+fn parse(payload: &str) -> Option<(&str, i64)> {
+    let (owner, seq) = payload.split_once(' ')?;
+    Some((owner, seq.parse().ok()?))
+}
+
+/// The tasks that hear other replicas' writes; dropping it stops them.
+pub(crate) struct Listening {
+    tasks: [JoinHandle<()>; 2],
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::parse;
 
-    #[tokio::test]
-    async fn followers_hear_only_newer_heads_of_their_own_account() {
-        let feed = ChangeFeed::default();
-        let mut mine = feed.follow(&UserId::for_tests("a"));
-        let theirs = feed.follow(&UserId::for_tests("b"));
-        feed.advanced_raw("a", 3);
-        mine.changed().await.expect("the feed is alive");
-        assert_eq!(*mine.borrow_and_update(), 3);
-        feed.advanced_raw("a", 2);
-        assert!(!mine.has_changed().expect("alive"), "an older head is no news");
-        assert!(!theirs.has_changed().expect("alive"));
+    #[test]
+    fn notifications_parse_or_are_ignored() {
+        assert_eq!(parse("u-1 42"), Some(("u-1", 42)));
+        assert_eq!(parse("u-1"), None);
+        assert_eq!(parse("u-1 x"), None);
     }
 }

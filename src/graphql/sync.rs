@@ -160,8 +160,8 @@ async fn pull(
         Since::FullPass { after: last, head }
     } else {
         Since::Changes {
-            todos: last.unwrap_or_else(|| Position::after_all(head)),
-            tombstones: Position::after_all(head),
+            todos: last.unwrap_or_else(|| Position::after_seq(head)),
+            tombstones: Position::after_seq(head),
         }
     };
     Ok(answer(keys, owner, page, &next, true))

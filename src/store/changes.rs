@@ -98,22 +98,37 @@ pub(crate) struct Position {
 }
 
 impl Position {
-    /// The place after every change numbered `seq` or less (before those numbered above).
-    pub(crate) fn after_all(seq: i64) -> Self {
+    /// The place right after every change numbered `seq` or lower: where a follower that
+    /// starts at the log's end stands.
+    pub(crate) fn after_seq(seq: i64) -> Self {
         Self {
-            seq: seq.saturating_add(1),
+            seq: seq + 1,
             id: String::new(),
         }
     }
 
-    /// The highest change number a client at this place has seen all or part of.
-    fn seen(&self) -> i64 {
+    /// The highest number whose changes all lie at or before this position.
+    pub(crate) fn seen_through(&self) -> i64 {
         if self.id.is_empty() {
             self.seq - 1
         } else {
             self.seq
         }
     }
+}
+
+/// The owner's newest change number (0 for an account without changes, or one that is
+/// gone).
+pub(crate) async fn head(conn: &mut DbConn, owner: &UserId) -> Result<i64, AppError> {
+    let head = with_conn!(conn, |c| {
+        users::table
+            .find(owner.as_str())
+            .select(users::sync_version)
+            .first::<i64>(c)
+            .await
+            .optional()
+    })?;
+    Ok(head.unwrap_or(0))
 }
 
 /// One entry of the change log.
@@ -278,7 +293,7 @@ pub(crate) async fn read(
     }
     let furthest = scan.todos.max(scan.tombstones);
     if let (Some(after), Some(head)) = (furthest, head)
-        && after.seen() > head
+        && after.seen_through() > head
     {
         return Ok(None);
     }
