@@ -3,6 +3,7 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
+use secrecy::ExposeSecret as _;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
@@ -15,7 +16,7 @@ use crate::{
     db::DbPool,
     execute::Executor,
     feed::{ChangeFeed, Listening},
-    graphql::{self, AppState, Limits, SchemaOptions},
+    graphql::{self, AppState, Limits, SchemaOptions, sync::cursor::CursorKeys},
     http::{
         self, HttpOptions, HttpState,
         serve::{ServeOptions, Timeouts, serve},
@@ -55,7 +56,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     let purge = TombstonePurge::start(db.clone(), settings.sync_tombstone_ttl);
     let feed = ChangeFeed::new(db.clone());
     let listening = feed.listen(&settings.database_url())?;
-    let tokens = tokens(&settings, revocations.clone())?;
+    let (tokens, cursor_keys) = tokens(&settings, revocations.clone())?;
     let accounts = accounts(&settings, &db, tokens.clone(), revocations.clone()).await?;
     let metrics = Arc::new(Metrics::new()?);
     let schema = graphql::build(
@@ -65,6 +66,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
             max_todos: settings.max_todos_per_user,
             writes: Arc::new(WriteLimit::new(settings.write_rate_limit.0)),
             feed: feed.clone(),
+            cursor_keys,
         },
         SchemaOptions {
             max_complexity: settings.graphql_max_complexity,
@@ -124,18 +126,28 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     })
 }
 
-/// The access-token service: the keys the settings name, refusing revoked sessions.
-fn tokens(settings: &Settings, revocations: Revocations) -> anyhow::Result<Tokens> {
+/// The access-token service: the keys the settings name, refusing revoked sessions; and
+/// the sync-cursor keys, derived from the same secrets so that every replica (and a
+/// restart) opens the others' cursors.
+fn tokens(settings: &Settings, revocations: Revocations) -> anyhow::Result<(Tokens, CursorKeys)> {
     let (secret, source) = secret::load(settings)?;
     let keys = KeySet::from_settings(settings, &secret)
         .with_context(|| format!("the JWT signing keys (secret from {source})"))?;
-    Tokens::with_keys(
+    let previous: Vec<Vec<u8>> = settings
+        .jwt_secret_previous
+        .iter()
+        .map(|s| s.expose_secret().trim().as_bytes().to_vec())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let cursor_keys = CursorKeys::derive(&secret, &previous)?;
+    let tokens = Tokens::with_keys(
         keys,
         &settings.jwt_issuer,
         &settings.jwt_audience,
         settings.access_token_ttl,
         revocations,
-    )
+    )?;
+    Ok((tokens, cursor_keys))
 }
 
 /// The account workflows over the pool, with their password hashing and rate limits.

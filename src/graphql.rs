@@ -8,6 +8,7 @@ mod node;
 mod paging;
 mod scalars;
 mod sessions;
+pub(crate) mod sync;
 mod text;
 mod todos;
 mod users;
@@ -25,7 +26,12 @@ pub type TodoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 /// Every query, merged from the domains.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(users::UserQuery, node::NodeQuery, todos::TodoQuery);
+pub struct QueryRoot(
+    users::UserQuery,
+    node::NodeQuery,
+    todos::TodoQuery,
+    sync::SyncQuery,
+);
 
 /// Every mutation, merged from the domains.
 #[derive(MergedObject, Default)]
@@ -33,6 +39,7 @@ pub struct QueryRoot(users::UserQuery, node::NodeQuery, todos::TodoQuery);
 pub struct MutationRoot(
     account::AccountMutation,
     todos::TodoMutation,
+    todos::TodoBulkMutation,
     sessions::SessionMutation,
 );
 
@@ -49,6 +56,8 @@ pub struct AppState {
     pub(crate) writes: std::sync::Arc<crate::write_limit::WriteLimit>,
     /// Where todo writes report the owner's new change-log head.
     pub(crate) feed: crate::feed::ChangeFeed,
+    /// The keys that seal and open sync cursors.
+    pub(crate) cursor_keys: sync::cursor::CursorKeys,
 }
 
 /// How the schema guards itself.

@@ -1,6 +1,8 @@
 //! Todos: the `Todo` type and `Priority`, their queries and mutations. Every resolver takes
 //! the owner from `ctx.viewer()?`; the store cannot be called without it.
 
+mod bulk;
+
 use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
 
 use super::{ContextExt, DateTime, ids, paging, text};
@@ -8,6 +10,8 @@ use crate::{
     error::AppError,
     store::todos::{self, NewTodo, TodoChanges},
 };
+
+pub(crate) use bulk::TodoBulkMutation;
 
 const TITLE_MAX: usize = 500;
 const NOTES_MAX: usize = 10_000;
@@ -60,6 +64,10 @@ impl TodoObject {
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// The `clientId` it was created with, if any (lower-case, hyphenated UUID).
+    async fn client_id(&self) -> Option<&str> {
+        self.0.client_id()
+    }
 }
 
 /// How urgent a todo is; stored as 0 to 3 so that sorting by it means something.
@@ -110,6 +118,14 @@ pub(crate) struct CreateTodoInput {
     due_at: Option<DateTime>,
     /// Defaults to false.
     completed: Option<bool>,
+    /// A UUID the client made for this todo, unique among the viewer's todos, that makes
+    /// the create safe to retry (offline replay, a lost answer): a create with a clientId
+    /// the viewer already used creates nothing and returns the todo the first one made, as
+    /// it is now; with other fields (compared after trimming the title) it is
+    /// `BAD_USER_INPUT` with `reason: CLIENT_ID_REUSED`; when that todo has since been
+    /// deleted it is `NOT_FOUND`. Any UUID spelling is accepted and stored lower-case and
+    /// hyphenated. Other users' clientIds are invisible.
+    client_id: Option<String>,
 }
 
 /// A partial update: a field left out is unchanged; an explicit null clears `notes` or
@@ -182,7 +198,8 @@ pub(crate) struct TodoMutation;
 #[Object]
 impl TodoMutation {
     /// Creates a todo for the viewer. `QUOTA_EXCEEDED` (with `limit`) when they already
-    /// hold the most todos an account may.
+    /// hold the most todos an account may. With `clientId`, a retry is safe: see
+    /// `CreateTodoInput.clientId`.
     async fn create_todo(
         &self,
         ctx: &Context<'_>,
@@ -195,7 +212,11 @@ impl TodoMutation {
             priority: input.priority.map(Into::into).unwrap_or_default(),
             due_at: input.due_at.map(|d| d.0),
             completed: input.completed.unwrap_or(false),
-            client_id: None,
+            client_id: input
+                .client_id
+                .as_deref()
+                .map(check_client_id)
+                .transpose()?,
         };
         let state = ctx.state()?;
         let mut conn = ctx.conn().await?;
@@ -250,35 +271,11 @@ impl TodoMutation {
         advanced(ctx.state()?, viewer, Some(seq));
         Ok(ids::encode(ids::Kind::Todo, &raw))
     }
-
-    /// "Toggle all": marks every todo of the viewer completed (or open); returns how many
-    /// changed.
-    async fn set_all_todos_completed(
-        &self,
-        ctx: &Context<'_>,
-        completed: bool,
-    ) -> Result<i32, AppError> {
-        let viewer = ctx.writer()?;
-        let mut conn = ctx.conn().await?;
-        let (changed, seq) =
-            todos::set_all_completed(&mut conn, viewer.user_id(), completed).await?;
-        advanced(ctx.state()?, viewer, seq);
-        Ok(i32::try_from(changed.len()).unwrap_or(i32::MAX))
-    }
-
-    /// Deletes the viewer's completed todos; returns how many.
-    async fn clear_completed_todos(&self, ctx: &Context<'_>) -> Result<i32, AppError> {
-        let viewer = ctx.writer()?;
-        let mut conn = ctx.conn().await?;
-        let (deleted, seq) = todos::clear_completed(&mut conn, viewer.user_id()).await?;
-        advanced(ctx.state()?, viewer, seq);
-        Ok(i32::try_from(deleted.len()).unwrap_or(i32::MAX))
-    }
 }
 
 /// Tells this process's followers of the viewer's account that a write took change `seq`
 /// (other replicas hear of it through the write's own notification).
-fn advanced(state: &super::AppState, viewer: &crate::auth::Viewer, seq: Option<i64>) {
+pub(super) fn advanced(state: &super::AppState, viewer: &crate::auth::Viewer, seq: Option<i64>) {
     if let Some(seq) = seq {
         state.feed.advanced(viewer.user_id(), seq);
     }
@@ -319,6 +316,13 @@ fn check_title(raw: &str) -> Result<String, AppError> {
         ));
     }
     Ok(title.to_owned())
+}
+
+/// A client id: any spelling of a UUID, kept in its canonical form.
+fn check_client_id(raw: &str) -> Result<String, AppError> {
+    uuid::Uuid::try_parse(raw)
+        .map(|uuid| uuid.hyphenated().to_string())
+        .map_err(|_| AppError::bad_input("input.clientId", "clientId must be a UUID"))
 }
 
 fn check_notes(notes: Option<String>) -> Result<Option<String>, AppError> {

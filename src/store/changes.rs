@@ -181,7 +181,7 @@ pub(crate) struct Scan<'a> {
 /// The owner's changes after `after` (None: from the start, a full resync — live todos
 /// only, no tombstones), at most `first`, in (seq, id) order; a todo appears once at its
 /// last change. `Ok(None)` when `after` is older than the tombstones kept
-/// (after.seq < users.sync_purged) or ahead of the log (after.seq > users.sync_version:
+/// (after.seq <= users.sync_purged) or ahead of the log (after.seq > users.sync_version:
 /// another database): the caller must full-resync. Works for a deleted account (its
 /// tombstones remain until purged; a missing users row counts as sync_purged 0 and no
 /// upper bound).
@@ -283,16 +283,19 @@ pub(crate) async fn read(
         head = head.or(marks.map(|(version, _)| version));
         purged = purged.or(Some(marks.map_or(0, |(_, mark)| mark)));
     }
-    if let Some(after) = scan.tombstones {
-        if after.seq < purged.unwrap_or(0) {
-            return Ok(None);
-        }
+    // Tombstones numbered up to `purged` are gone, all of a number at once (they share
+    // their time): a client that may lack some of them, even of its own last number (a page
+    // can end inside one change), must resync.
+    if let Some(after) = scan.tombstones
+        && purged.unwrap_or(0) >= after.seq
+    {
+        return Ok(None);
     }
     let furthest = scan.todos.max(scan.tombstones);
-    if let (Some(after), Some(head)) = (furthest, head) {
-        if after.seen_through() > head {
-            return Ok(None);
-        }
+    if let (Some(after), Some(head)) = (furthest, head)
+        && after.seen_through() > head
+    {
+        return Ok(None);
     }
     Ok(Some(merge(live, deleted, first, head.unwrap_or(0))))
 }

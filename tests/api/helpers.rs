@@ -14,12 +14,14 @@ use pg::{PgDatabase, create_pg_database, database_url_for};
 
 pub use accounts::{AUTH_FIELDS, Auth, claims};
 pub use request::{Api, Failure, Response};
+pub use sync::Replica;
 pub use todos::{edges_nodes, id, update_query};
 
 pub mod accounts;
 pub mod pg;
 pub mod raw;
 pub mod request;
+pub mod sync;
 pub mod todos;
 pub mod ws;
 
@@ -30,7 +32,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Every field of a `Todo`, for queries that read a whole row back.
 pub const TODO_FIELDS: &str =
-    "id title notes completed completedAt priority dueAt createdAt updatedAt version";
+    "id title notes completed completedAt priority dueAt createdAt updatedAt version clientId";
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -144,15 +144,11 @@ backend_tests!(lists_and_bulk_actions_see_only_the_viewers_todos, |app| {
     }
     assert_eq!(app.counts(&bob).await, (1, 1, 0));
 
-    let set_all = "mutation($c: Boolean!) { setAllTodosCompleted(completed: $c) }";
-    let data = app.gql_ok(Some(&bob), set_all, json!({ "c": true })).await;
-    assert_eq!(data["setAllTodosCompleted"], 1, "only bob's one todo");
-    let data = app
-        .gql_ok(Some(&bob), "mutation { clearCompletedTodos }", json!({}))
-        .await;
-    assert_eq!(data["clearCompletedTodos"], 1, "only bob's one todo");
-    let data = app.gql_ok(Some(&bob), set_all, json!({ "c": false })).await;
-    assert_eq!(data["setAllTodosCompleted"], 0);
+    let toggled = app.set_all_completed(&bob, true).await;
+    assert_eq!(toggled["count"], 1, "only bob's one todo: {toggled}");
+    let cleared = app.clear_completed(&bob).await;
+    assert_eq!(cleared["count"], 1, "only bob's one todo: {cleared}");
+    assert_eq!(app.set_all_completed(&bob, false).await["count"], 0);
 
     assert_eq!(
         app.all_todos(&alice).await,

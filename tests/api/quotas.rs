@@ -62,14 +62,8 @@ backend_tests!(
             .await;
         assert!(create(app, &token, "d").await.0);
         assert_quota(&create(app, &token, "e").await.1, 3);
-        app.gql_ok(
-            Some(&token),
-            "mutation { setAllTodosCompleted(completed: true) }",
-            json!({}),
-        )
-        .await;
-        app.gql_ok(Some(&token), "mutation { clearCompletedTodos }", json!({}))
-            .await;
+        app.set_all_completed(&token, true).await;
+        app.clear_completed(&token).await;
         let (_, body) = app.gql(Some(&token), &aliased_creates(5), json!({})).await;
         let refused: Vec<&Value> = body["errors"].as_array().into_iter().flatten().collect();
         assert_eq!(refused.len(), 2, "{body}");
@@ -111,11 +105,15 @@ backend_tests!(
         let data = app.gql_ok(token, &aliased_creates(2), json!({})).await;
         let (a, b) = (&data["c0"]["id"], &data["c1"]["id"]);
         let update = "mutation($id: ID!) { updateTodo(id: $id, input: { title: \"a2\" }) { id } \
-                  all: setAllTodosCompleted(completed: true) }";
+                  all: setAllTodosCompleted(completed: true) { count } }";
         app.gql_ok(token, update, json!({ "id": a })).await;
         app.delete_todo(&ann, b.as_str().expect("an id")).await;
         let error = app
-            .gql_err(token, "mutation { clearCompletedTodos }", json!({}))
+            .gql_err(
+                token,
+                "mutation { clearCompletedTodos { count } }",
+                json!({}),
+            )
             .await;
         assert_code(&error, "RATE_LIMITED");
         assert!(

@@ -4,19 +4,48 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_code, assert_no_leak, id, time};
 
-const SET_ALL: &str = "mutation($c: Boolean!) { setAllTodosCompleted(completed: $c) }";
-const CLEAR: &str = "mutation { clearCompletedTodos }";
-
+/// Toggles all; checks that the payload holds exactly the todos that changed, as they
+/// now read, and returns how many.
 async fn set_all(app: &TestApp, token: &str, completed: bool) -> i64 {
-    let data = app
-        .gql_ok(Some(token), SET_ALL, json!({ "c": completed }))
-        .await;
-    data["setAllTodosCompleted"].as_i64().expect("a count")
+    let before = app.all_todos(token).await;
+    let payload = app.set_all_completed(token, completed).await;
+    let after = app.all_todos(token).await;
+    let changed: Vec<&Value> = after.iter().filter(|todo| !before.contains(todo)).collect();
+    let mut answered: Vec<Value> = payload["todos"].as_array().expect("todos").clone();
+    answered.sort_by(|a, b| id(a).cmp(id(b)));
+    assert_eq!(
+        answered.iter().collect::<Vec<_>>(),
+        changed,
+        "exactly the changed todos"
+    );
+    let count = payload["count"].as_i64().expect("a count");
+    assert_eq!(usize::try_from(count).ok(), Some(answered.len()));
+    count
 }
 
+/// Clears completed; checks that the payload names exactly the deleted todos, and returns
+/// how many.
 async fn clear(app: &TestApp, token: &str) -> i64 {
-    let data = app.gql_ok(Some(token), CLEAR, json!({})).await;
-    data["clearCompletedTodos"].as_i64().expect("a count")
+    let before = app.all_todos(token).await;
+    let payload = app.clear_completed(token).await;
+    let after = app.all_todos(token).await;
+    let mut gone: Vec<&str> = before
+        .iter()
+        .filter(|todo| !after.contains(todo))
+        .map(id)
+        .collect();
+    gone.sort();
+    let mut answered: Vec<&str> = payload["deletedIds"]
+        .as_array()
+        .expect("deletedIds")
+        .iter()
+        .map(|id| id.as_str().expect("an id"))
+        .collect();
+    answered.sort();
+    assert_eq!(answered, gone, "exactly the deleted todos, by global id");
+    let count = payload["count"].as_i64().expect("a count");
+    assert_eq!(usize::try_from(count).ok(), Some(answered.len()));
+    count
 }
 
 fn ids(todos: &[Value]) -> Vec<&str> {
@@ -145,10 +174,10 @@ backend_tests!(
                 json!({ "id": todo["id"] }),
             ),
             (
-                "mutation { setAllTodosCompleted(completed: true) }",
+                "mutation { setAllTodosCompleted(completed: true) { count } }",
                 json!({}),
             ),
-            ("mutation { clearCompletedTodos }", json!({})),
+            ("mutation { clearCompletedTodos { count } }", json!({})),
         ];
         for (query, vars) in operations {
             let (status, body) = app.gql(None, query, vars).await;

@@ -28,10 +28,10 @@ pub(crate) async fn create(
     max_todos: u32,
 ) -> Result<(Todo, Option<i64>), AppError> {
     let fingerprint = fingerprint(&new);
-    if let Some(client_id) = &new.client_id {
-        if let Some(todo) = replayed(conn, owner, client_id, &fingerprint).await? {
-            return Ok((todo, None));
-        }
+    if let Some(client_id) = &new.client_id
+        && let Some(todo) = replayed(conn, owner, client_id, &fingerprint).await?
+    {
+        return Ok((todo, None));
     }
     let now = crate::store::now().naive_utc();
     let client_id = new.client_id.clone();
