@@ -235,8 +235,7 @@ async fn catch_up(db: &DbPool, owner: &UserId, published: &Mutex<Published>) {
             Ok(Some(page)) => {
                 let mut state = lock();
                 for change in page.changes {
-                    let created =
-                        matches!(&change, Change::Upserted(todo) if todo.created_seq() > from.seq);
+                    let created = matches!(&change, Change::Upserted(todo) if todo.created_seq() > from.seen_through());
                     state.position = change.position();
                     let _ = state
                         .events
