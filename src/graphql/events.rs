@@ -178,6 +178,7 @@ impl Events {
                 }
                 Phase::Resync(raw) => {
                     let cursor = std::mem::take(raw);
+                    self.follower.count_resync("cursor");
                     self.phase = Phase::Live { skip_through: None };
                     return TodoEvent::resync(cursor);
                 }
@@ -233,6 +234,7 @@ impl Events {
             }
             // Older than the tombstones kept: the client's `changes` will say fullResync.
             Ok(None) => {
+                self.follower.count_resync("cursor");
                 let cursor = cursor::encode(&self.state.cursor_keys, &self.owner, &resume);
                 self.pending.push_back(TodoEvent::resync(cursor));
                 self.phase = Phase::Live { skip_through: None };
@@ -240,6 +242,7 @@ impl Events {
             Err(error) => {
                 // Nothing is lost: the client reads the log from the place it gave.
                 tracing::warn!(%error, "replaying the change log failed");
+                self.follower.count_resync("database");
                 let cursor = cursor::encode(&self.state.cursor_keys, &self.owner, &resume);
                 self.pending.push_back(TodoEvent::resync(cursor));
                 self.phase = Phase::Live { skip_through: None };
@@ -250,7 +253,7 @@ impl Events {
     fn shape(&self, event: &FeedEvent) -> TodoEvent {
         match event {
             FeedEvent::Change { change, created } => self.change(change, *created),
-            FeedEvent::Resync { after } => TodoEvent::resync(self.cursor(after)),
+            FeedEvent::Resync { after, .. } => TodoEvent::resync(self.cursor(after)),
         }
     }
 

@@ -30,14 +30,18 @@ use crate::{
     error::AppError,
 };
 
-/// The PostgreSQL NOTIFY channel; payload "<owner id> <new sync_version>".
+/// The PostgreSQL NOTIFY channel; payload "<owner id> <new sync_version> <the statement's
+/// clock, in microseconds since the epoch>" (the last for the listeners' lag metric).
 pub(crate) const CHANNEL: &str = "todo_graphql_todo_changes";
 
 /// The notification, as a column of the statement that raises `sync_version` (its
 /// RETURNING), so a write costs no extra round trip. `pg_notify` returns void; `IS NULL`
 /// makes it a value diesel can read. (Public to the store for [`advance!`]'s expansions.)
 pub(crate) fn notify_sql() -> String {
-    format!("pg_notify('{CHANNEL}', id || ' ' || sync_version) IS NULL")
+    format!(
+        "pg_notify('{CHANNEL}', id || ' ' || sync_version || ' ' || \
+         (extract(epoch from clock_timestamp()) * 1000000)::bigint) IS NULL"
+    )
 }
 
 /// `diesel::update($target).set(..)` that raises the account's `sync_version` by one, with

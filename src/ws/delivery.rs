@@ -178,7 +178,7 @@ where
         if delivery.take_yielded() {
             permit.send(message);
             metrics.ws_event(true);
-            metrics.ws_resync();
+            metrics.ws_resync("socket_queue");
             return None;
         }
         // Resolved before the request: the replacement covers it.

@@ -219,6 +219,11 @@ backend_tests!(
             }
         };
         assert_eq!(resync["todo"], Value::Null);
+        let metrics = app.at("/metrics").get().await.text;
+        assert!(
+            metrics.contains("ws_resyncs_total{cause=\"socket_queue\"} 1"),
+            "{metrics}"
+        );
         let caught_up = app.changes(&token, resync["cursor"].as_str()).await;
         assert_eq!(caught_up["fullResync"], false);
         assert_eq!(caught_up["upserted"][0]["id"], todo["id"]);
@@ -311,6 +316,13 @@ async fn replicas_hear_each_others_writes() {
             started.elapsed()
         );
     }
+    let metrics = b.at("/metrics").get().await.text;
+    let heard = metrics
+        .lines()
+        .find(|l| l.starts_with("change_notification_lag_seconds_count"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(heard.is_some_and(|n| n >= 5), "B measured its lag: {metrics}");
     b.shutdown().await;
     a.shutdown().await;
 }
