@@ -1,6 +1,6 @@
 //! Builds the application from its settings and serves it until told to stop.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use secrecy::ExposeSecret as _;
@@ -14,6 +14,7 @@ use crate::{
     },
     config::Settings,
     db::DbPool,
+    execute::Executor,
     feed::{ChangeFeed, Listening},
     graphql::{self, AppState, Limits, SchemaOptions, sync::cursor::CursorKeys},
     http::{
@@ -23,7 +24,11 @@ use crate::{
     metrics::Metrics,
     tombstone_purge::TombstonePurge,
     write_limit::WriteLimit,
+    ws::{Hub, WsOptions},
 };
+
+/// How long shutdown waits for the WebSockets to take their 1012 and go.
+const SOCKETS_GRACE: Duration = Duration::from_secs(5);
 
 /// A running server.
 pub struct Server {
@@ -31,6 +36,7 @@ pub struct Server {
     pub addr: SocketAddr,
     db: DbPool,
     _revocations: Follower,
+    ws: Hub,
     _purge: TombstonePurge,
     _listening: Option<Listening>,
     stop: oneshot::Sender<()>,
@@ -51,7 +57,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     let feed = ChangeFeed::new(db.clone());
     let listening = feed.listen(&settings.database_url())?;
     let (tokens, cursor_keys) = tokens(&settings, revocations.clone())?;
-    let accounts = accounts(&settings, &db, tokens.clone(), revocations).await?;
+    let accounts = accounts(&settings, &db, tokens.clone(), revocations.clone()).await?;
     let metrics = Arc::new(Metrics::new()?);
     let schema = graphql::build(
         AppState {
@@ -67,13 +73,27 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
             production: settings.production,
         },
     );
-    let router = http::router(HttpState {
+    let executor = Executor::new(
         schema,
+        limits(&settings),
+        metrics.clone(),
+        settings.request_timeout,
+        settings.max_response_bytes,
+    );
+    let ws = Hub::new(
+        ws_options(&settings),
+        executor.clone(),
+        tokens.clone(),
+        revocations,
+        metrics.clone(),
+    );
+    let router = http::router(HttpState {
+        executor,
         db: db.clone(),
         tokens,
         metrics: metrics.clone(),
-        limits: limits(&settings),
         options: http_options(&settings),
+        ws: ws.clone(),
     })?;
     let listener = TcpListener::bind(settings.listen_addr)
         .await
@@ -98,6 +118,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         addr,
         db,
         _revocations: follower,
+        ws,
         _purge: purge,
         _listening: listening,
         stop,
@@ -185,14 +206,29 @@ fn limits(settings: &Settings) -> Limits {
 fn http_options(settings: &Settings) -> HttpOptions {
     HttpOptions {
         max_body_bytes: settings.max_body_bytes,
-        max_response_bytes: settings.max_response_bytes,
-        request_timeout: settings.request_timeout,
         batch_max: usize::from(settings.graphql_batch_max),
         graphiql: !settings.production,
         trusted_proxies: settings.trusted_proxies.0.clone(),
         cors_origins: settings.cors_allowed_origins.clone(),
         cors_credentials: settings.cors_allow_credentials,
         body_read_timeout: settings.body_read_timeout,
+    }
+}
+
+/// The WebSocket settings.
+fn ws_options(settings: &Settings) -> WsOptions {
+    let size = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+    WsOptions {
+        legacy_protocol: settings.ws_legacy_protocol,
+        init_timeout: settings.ws_init_timeout,
+        ping_interval: settings.ws_ping_interval,
+        idle_timeout: settings.ws_idle_timeout,
+        max_connections: size(settings.ws_max_connections),
+        max_message_bytes: size(settings.ws_max_message_bytes),
+        queue: size(settings.ws_queue),
+        max_subscriptions: size(settings.ws_max_subscriptions),
+        max_per_session: size(settings.ws_max_sockets_per_session),
+        max_per_user: size(settings.ws_max_sockets_per_user),
     }
 }
 
@@ -208,10 +244,12 @@ fn serve_options(settings: &Settings) -> ServeOptions {
 }
 
 impl Server {
-    /// Stops accepting connections, lets in-flight requests finish, then closes the pool.
+    /// Stops accepting connections, lets in-flight requests finish, closes every WebSocket
+    /// with 1012 (so its client reconnects elsewhere), then closes the pool.
     pub async fn shutdown(self) -> anyhow::Result<()> {
         let _ = self.stop.send(());
-        self.task.await.context("the server task")?;
+        let (served, ()) = tokio::join!(self.task, self.ws.shut_down(SOCKETS_GRACE));
+        served.context("the server task")?;
         self.db.close();
         Ok(())
     }

@@ -84,3 +84,13 @@ impl Viewer {
         &self.session_id
     }
 }
+
+/// The token of an `Authorization` value `Bearer <token>` (the scheme in any case); `None`
+/// when the value is anything else.
+pub(crate) fn bearer(value: &str) -> Option<&str> {
+    value
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
+}

@@ -1,14 +1,15 @@
 //! Every setting of the server: its flag, its environment variable and its default, in one
 //! place. `.env` is read by `main` before parsing, so a file and the environment agree.
 
-use std::{
-    net::{IpAddr, SocketAddr},
-    path::PathBuf,
-    time::Duration,
-};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use secrecy::SecretString;
+
+mod parse;
+
+pub use parse::{IpList, Rate, RateLimit};
+use parse::{parse_depth, parse_duration, parse_ips, parse_rate, parse_secret};
 
 /// The command line: an optional subcommand (default `serve`) and the settings.
 #[derive(Debug, Parser)]
@@ -283,38 +284,56 @@ pub struct Settings {
     /// down to seconds); a sync cursor older than that gets a full resync.
     #[arg(long, env = "SYNC_TOMBSTONE_TTL", default_value = "30d", value_parser = parse_duration)]
     pub sync_tombstone_ttl: Duration,
-}
 
-/// A rate: at most `count` events per `period`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rate {
-    /// Events allowed per period.
-    pub count: u32,
-    /// The period.
-    pub period: Duration,
-}
+    /// Also speak the legacy `graphql-ws` WebSocket subprotocol (subscriptions-transport-ws)
+    /// besides `graphql-transport-ws`.
+    #[arg(long, env = "WS_LEGACY_PROTOCOL", default_value_t = false, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub ws_legacy_protocol: bool,
 
-/// A rate limit setting: a rate, or `off`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit(pub Option<Rate>);
+    /// How long a new WebSocket may take to send `connection_init` (then it is closed 4408).
+    #[arg(long, env = "WS_INIT_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
+    pub ws_init_timeout: Duration,
 
-/// Parses `N/duration` (`30/5m`) or `off`.
-fn parse_rate(value: &str) -> Result<RateLimit, String> {
-    if value.trim().eq_ignore_ascii_case("off") {
-        return Ok(RateLimit(None));
-    }
-    let (count, period) = value
-        .split_once('/')
-        .ok_or_else(|| format!("expected N/duration such as 30/5m, or off; got {value:?}"))?;
-    let count: u32 = count
-        .trim()
-        .parse()
-        .map_err(|_| format!("bad count in {value:?}"))?;
-    let period = parse_duration(period.trim())?;
-    if count == 0 || period.is_zero() {
-        return Err("a rate needs a positive count and period; use `off` to disable".into());
-    }
-    Ok(RateLimit(Some(Rate { count, period })))
+    /// How often the server pings each WebSocket.
+    #[arg(long, env = "WS_PING_INTERVAL", default_value = "25s", value_parser = parse_duration)]
+    pub ws_ping_interval: Duration,
+
+    /// How long a WebSocket may send nothing at all (a pong counts) before it is closed.
+    #[arg(long, env = "WS_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub ws_idle_timeout: Duration,
+
+    /// Open WebSockets at most on this instance; a further upgrade is refused with 503.
+    #[arg(long, env = "WS_MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_max_connections: u32,
+
+    /// Largest WebSocket message (and frame) a client may send, in bytes.
+    #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
+    pub ws_max_message_bytes: u32,
+
+    /// Messages waiting to be written to one WebSocket at most; a subscription event that
+    /// finds the queue full is dropped and replaced by a `RESYNC`.
+    #[arg(long, env = "WS_QUEUE", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub ws_queue: u32,
+
+    /// Subscriptions running at once on one WebSocket (and, separately, queries and
+    /// mutations in flight on it).
+    #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub ws_max_subscriptions: u32,
+
+    /// Open WebSockets of one session at most, on this instance.
+    #[arg(long, env = "WS_MAX_SOCKETS_PER_SESSION", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_max_sockets_per_session: u32,
+
+    /// Open WebSockets of one user at most, on this instance.
+    #[arg(long, env = "WS_MAX_SOCKETS_PER_USER", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub ws_max_sockets_per_user: u32,
 }
 
 /// The access-token signing algorithm.
@@ -335,40 +354,6 @@ impl Settings {
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("todo.db").display()))
     }
-}
-
-/// A secret: kept out of `Debug`, and so out of every log line.
-fn parse_secret(value: &str) -> Result<SecretString, String> {
-    Ok(SecretString::from(value.trim()))
-}
-
-/// A comma-separated list of IP addresses; empty items (and an empty list) are allowed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct IpList(pub Vec<IpAddr>);
-
-fn parse_ips(value: &str) -> Result<IpList, String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| {
-            item.parse()
-                .map_err(|_| format!("{item:?} is not an IP address"))
-        })
-        .collect::<Result<_, _>>()
-        .map(IpList)
-}
-
-/// A depth limit: 1 to 48, below the bracket nesting the parser is ever given.
-fn parse_depth(value: &str) -> Result<usize, String> {
-    match value.trim().parse::<usize>() {
-        Ok(depth) if (1..=48).contains(&depth) => Ok(depth),
-        _ => Err(format!("expected a depth from 1 to 48, got {value:?}")),
-    }
-}
-
-fn parse_duration(value: &str) -> Result<Duration, String> {
-    humantime::parse_duration(value).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -1,4 +1,5 @@
-//! The HTTP surface: `/graphql` (POST, GET, GraphiQL), `/healthz` and `/readyz`.
+//! The HTTP surface: `/graphql` (POST, GET, GraphiQL, the WebSocket upgrade), `/healthz`
+//! and `/readyz`.
 //!
 //! `/graphql` reads the bearer token before GraphQL runs: no header is an anonymous request;
 //! a header with a bad token refuses the whole request with 401. The response's media type
@@ -7,7 +8,7 @@
 //!
 //! async-graphql-axum's handler is not used: this layer reads the token, checks the limits
 //! once on the parsed document and negotiates the media type itself, before the engine
-//! runs. (Its WebSocket protocol types may serve the live-updates work.)
+//! runs; the WebSocket upgrade hands the socket to `ws`, which drives it itself.
 
 use std::{net::IpAddr, time::Duration};
 
@@ -30,31 +31,28 @@ mod format;
 mod policy;
 mod request_id;
 pub(crate) mod serve;
+mod upgrade;
 
 use endpoint::{graphql_get, graphql_post};
 use policy::{API_CSP, cors_layer};
 
-use crate::{
-    auth::Tokens,
-    db::DbPool,
-    graphql::{Limits, TodoSchema},
-};
+use crate::{auth::Tokens, db::DbPool, execute::Executor};
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct HttpState {
-    /// The GraphQL schema.
-    pub schema: TodoSchema,
+    /// Runs GraphQL operations: limits, execution, shaping, metrics.
+    pub executor: Executor,
     /// The pool, for readiness.
     pub db: DbPool,
     /// Token verification.
     pub tokens: Tokens,
     /// The Prometheus registry.
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
-    /// The document limits, checked before GraphQL runs.
-    pub limits: Limits,
     /// The HTTP guards.
     pub options: HttpOptions,
+    /// The WebSockets' shared state.
+    pub ws: crate::ws::Hub,
 }
 
 /// The HTTP layer's settings.
@@ -62,10 +60,6 @@ pub struct HttpState {
 pub struct HttpOptions {
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
-    /// Longest a GraphQL request may run.
-    pub request_timeout: Duration,
-    /// Largest answer in bytes (a whole batch together).
-    pub max_response_bytes: usize,
     /// Operations allowed in one batch; 0 turns batching off.
     pub batch_max: usize,
     /// Serve GraphiQL to browsers.

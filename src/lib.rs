@@ -8,6 +8,10 @@
 //! - [`config`]: every setting, its flag, environment variable and default.
 //! - [`app`]: builds the router and state from the settings; serves with graceful shutdown.
 //! - [`http`]: the routes; reads the bearer token before GraphQL runs.
+//! - [`execute`]: one operation's way through, for every transport: the document limits,
+//!   execution, error shaping, the response cap and the metrics.
+//! - [`ws`]: GraphQL over WebSocket (`graphql-transport-ws`): the socket loop, its close
+//!   codes, its one outbound queue and the overflow interface for subscriptions.
 //! - [`graphql`]: the schema, one file per domain.
 //! - `accounts`: the account workflows (signup, login, refresh, logout, password change,
 //!   deletion), between the schema and the store.
@@ -27,6 +31,7 @@ pub(crate) mod auth;
 pub mod config;
 pub(crate) mod db;
 pub(crate) mod error;
+pub(crate) mod execute;
 pub(crate) mod feed;
 pub(crate) mod graphql;
 pub(crate) mod http;
@@ -35,5 +40,6 @@ pub(crate) mod request_meta;
 pub(crate) mod store;
 mod tombstone_purge;
 mod write_limit;
+pub(crate) mod ws;
 
 pub use graphql::sdl;

@@ -1,5 +1,7 @@
 //! Prometheus metrics, served at `GET /metrics`: GraphQL requests by operation and outcome,
-//! their latency, signup and login outcomes, the database pool, and open HTTP connections.
+//! their latency, signup and login outcomes, the database pool, open HTTP connections, and
+//! the WebSockets: open, messages sent, subscription events sent and dropped, RESYNCs, and
+//! closes by code.
 //!
 //! Operation names come from the parsed GraphQL document. They are still chosen by
 //! clients, so only the first [`MAX_OPERATION_NAMES`] distinct names get a label of their
@@ -8,8 +10,8 @@
 use std::{collections::HashSet, sync::Mutex};
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 use crate::db::DbPool;
@@ -33,7 +35,57 @@ pub struct Metrics {
     pool: IntGaugeVec,
     connections_open: IntGauge,
     connections_timed_out: IntCounterVec,
+    ws: WsMetrics,
     names: Mutex<HashSet<String>>,
+}
+
+/// The WebSocket metrics.
+struct WsMetrics {
+    open: IntGauge,
+    sent: IntCounterVec,
+    events: IntCounterVec,
+    resyncs: IntCounter,
+    closed: IntCounterVec,
+}
+
+impl WsMetrics {
+    fn register(registry: &Registry) -> anyhow::Result<Self> {
+        let open = IntGauge::new("ws_connections_open", "open WebSockets")?;
+        let sent = IntCounterVec::new(
+            Opts::new(
+                "ws_messages_sent_total",
+                "WebSocket messages sent, by protocol message type",
+            ),
+            &["type"],
+        )?;
+        let events = IntCounterVec::new(
+            Opts::new(
+                "ws_subscription_events_total",
+                "subscription events, by outcome: sent, or dropped because the socket's queue was full",
+            ),
+            &["outcome"],
+        )?;
+        let resyncs = IntCounter::new(
+            "ws_resyncs_total",
+            "RESYNC events sent in place of dropped ones",
+        )?;
+        let closed = IntCounterVec::new(
+            Opts::new("ws_closed_total", "WebSockets closed, by close code"),
+            &["code"],
+        )?;
+        registry.register(Box::new(open.clone()))?;
+        registry.register(Box::new(sent.clone()))?;
+        registry.register(Box::new(events.clone()))?;
+        registry.register(Box::new(resyncs.clone()))?;
+        registry.register(Box::new(closed.clone()))?;
+        Ok(Self {
+            open,
+            sent,
+            events,
+            resyncs,
+            closed,
+        })
+    }
 }
 
 impl Metrics {
@@ -82,6 +134,7 @@ impl Metrics {
         )?;
         registry.register(Box::new(connections_open.clone()))?;
         registry.register(Box::new(connections_timed_out.clone()))?;
+        let ws = WsMetrics::register(&registry)?;
         Ok(Self {
             registry,
             requests,
@@ -90,6 +143,7 @@ impl Metrics {
             pool,
             connections_open,
             connections_timed_out,
+            ws,
             names: Mutex::new(HashSet::new()),
         })
     }
@@ -135,6 +189,33 @@ impl Metrics {
         self.connections_timed_out.with_label_values(&[phase]).inc();
     }
 
+    /// Counts one WebSocket as open until the returned guard is dropped.
+    pub(crate) fn socket_opened(&self) -> OpenConnection {
+        self.ws.open.inc();
+        OpenConnection(self.ws.open.clone())
+    }
+
+    /// Records a WebSocket message of protocol type `kind` sent.
+    pub(crate) fn ws_sent(&self, kind: &str) {
+        self.ws.sent.with_label_values(&[kind]).inc();
+    }
+
+    /// Records a subscription event sent (`true`) or dropped on a full queue (`false`).
+    pub(crate) fn ws_event(&self, sent: bool) {
+        let outcome = if sent { "sent" } else { "dropped" };
+        self.ws.events.with_label_values(&[outcome]).inc();
+    }
+
+    /// Records a RESYNC sent in place of dropped events.
+    pub(crate) fn ws_resync(&self) {
+        self.ws.resyncs.inc();
+    }
+
+    /// Records a WebSocket closed with `code`.
+    pub(crate) fn ws_closed(&self, code: u16) {
+        self.ws.closed.with_label_values(&[&code.to_string()]).inc();
+    }
+
     /// The text exposition of every metric, with the pool sampled now.
     pub fn render(&self, db: &DbPool) -> String {
         let status = db.status();
@@ -157,7 +238,8 @@ impl Metrics {
     }
 }
 
-/// One open connection in `http_connections_open`, until dropped.
+/// One open connection in `http_connections_open` (or socket in `ws_connections_open`),
+/// until dropped.
 pub(crate) struct OpenConnection(IntGauge);
 
 impl Drop for OpenConnection {

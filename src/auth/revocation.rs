@@ -15,7 +15,10 @@ use std::{
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use tokio::{sync::mpsc, task::JoinHandle};
+use tokio::{
+    sync::{mpsc, watch},
+    task::JoinHandle,
+};
 
 use super::SessionId;
 use crate::{
@@ -27,12 +30,37 @@ use crate::{
 const PURGE_EVERY: u32 = 60;
 
 /// The revoked-session set shared by every request of this process.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Revocations {
     revoked: Arc<RwLock<HashMap<String, DateTime<Utc>>>>,
+    /// Bumped whenever a session joins the set, so that long-lived connections bound to a
+    /// session re-check it at once instead of polling.
+    generation: Arc<watch::Sender<u64>>,
+}
+
+impl Default for Revocations {
+    fn default() -> Self {
+        Self {
+            revoked: Arc::default(),
+            generation: Arc::new(watch::Sender::new(0)),
+        }
+    }
 }
 
 impl Revocations {
+    /// A receiver that sees a change every time a session joins the set (from this process,
+    /// a notification or a re-read): the holder then asks [`Revocations::is_revoked`] about
+    /// its own session.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
+    }
+
+    fn bump(&self, added: bool) {
+        if added {
+            self.generation.send_modify(|g| *g = g.wrapping_add(1));
+        }
+    }
+
     /// Whether `session` was revoked. A read lock and a hash lookup: the request hot path.
     pub fn is_revoked(&self, session: &SessionId) -> bool {
         self.revoked
@@ -44,21 +72,31 @@ impl Revocations {
     /// Adds revoked sessions, refused until `until`.
     pub fn add<'a>(&self, ids: impl IntoIterator<Item = &'a String>, until: DateTime<Utc>) {
         let mut revoked = self.revoked.write().unwrap_or_else(PoisonError::into_inner);
+        let before = revoked.len();
         for id in ids {
             let entry = revoked.entry(id.clone()).or_insert(until);
             *entry = (*entry).max(until);
         }
+        let added = revoked.len() > before;
+        drop(revoked);
+        self.bump(added);
     }
 
     /// Merges the tombstones read from the database and forgets entries past their time.
     fn merge(&self, rows: Vec<(String, DateTime<Utc>)>) {
         let now = Utc::now();
         let mut revoked = self.revoked.write().unwrap_or_else(PoisonError::into_inner);
+        let mut added = false;
         for (id, until) in rows {
-            let entry = revoked.entry(id).or_insert(until);
+            let entry = revoked.entry(id).or_insert_with(|| {
+                added = true;
+                until
+            });
             *entry = (*entry).max(until);
         }
         revoked.retain(|_, until| *until > now);
+        drop(revoked);
+        self.bump(added);
     }
 
     /// Applies one notification: `"<session id> <unix seconds>"`. `false` when it does not
@@ -191,5 +229,20 @@ mod tests {
         assert!(set.is_revoked(&sid("s2")));
         assert!(!set.is_revoked(&sid("old")));
         assert!(!set.is_revoked(&sid("s3")));
+    }
+
+    #[test]
+    fn only_a_new_entry_wakes_the_watchers() {
+        let set = Revocations::default();
+        let mut changes = set.changes();
+        let until = Utc::now() + chrono::Duration::seconds(60);
+        set.add([&"s1".to_owned()], until);
+        assert!(changes.has_changed().unwrap_or(false));
+        changes.mark_unchanged();
+        set.add([&"s1".to_owned()], until);
+        set.merge(vec![("s1".into(), until)]);
+        assert!(!changes.has_changed().unwrap_or(true), "nothing new joined");
+        set.merge(vec![("s2".into(), until)]);
+        assert!(changes.has_changed().unwrap_or(false));
     }
 }

@@ -6,6 +6,8 @@
 //! only when a token carries them unless they are required), checks `nbf` when present,
 //! and allows a small leeway for clock skew. Last, a token of a revoked session is refused:
 //! the [`Revocations`] set is in memory, so this costs a hash lookup, not a query.
+//! [`Tokens::verify_exact`] is the same without the leeway, for connections that live
+//! until the token's `exp`: the server issued the token, so the expiry is its own clock's.
 
 use std::{sync::Arc, time::Duration};
 
@@ -45,6 +47,8 @@ struct Inner {
     revocations: Revocations,
     /// One validation per algorithm a key may use, built once: each pins its algorithm.
     validations: Vec<(Algorithm, Validation)>,
+    /// The same without leeway.
+    exact: Vec<(Algorithm, Validation)>,
     issuer: String,
     audience: String,
     ttl: Duration,
@@ -75,23 +79,26 @@ impl Tokens {
         ttl: Duration,
         revocations: Revocations,
     ) -> anyhow::Result<Self> {
-        let validations = [Algorithm::HS256, Algorithm::EdDSA]
-            .into_iter()
-            .map(|algorithm| {
-                let mut validation = Validation::new(algorithm);
-                validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-                validation.set_issuer(&[issuer]);
-                validation.set_audience(&[audience]);
-                validation.validate_nbf = true;
-                validation.leeway = LEEWAY_SECS;
-                (algorithm, validation)
-            })
-            .collect();
+        let validations = |leeway| {
+            [Algorithm::HS256, Algorithm::EdDSA]
+                .into_iter()
+                .map(|algorithm| {
+                    let mut validation = Validation::new(algorithm);
+                    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+                    validation.set_issuer(&[issuer]);
+                    validation.set_audience(&[audience]);
+                    validation.validate_nbf = true;
+                    validation.leeway = leeway;
+                    (algorithm, validation)
+                })
+                .collect()
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 keys,
                 revocations,
-                validations,
+                validations: validations(LEEWAY_SECS),
+                exact: validations(0),
                 issuer: issuer.to_owned(),
                 audience: audience.to_owned(),
                 ttl,
@@ -135,15 +142,33 @@ impl Tokens {
 
     /// The viewer a token names, or why it is refused.
     pub fn verify(&self, token: &str) -> Result<Viewer, AuthFailure> {
+        self.decode(token, &self.inner.validations)
+            .map(|(viewer, _)| viewer)
+    }
+
+    /// The viewer a token names and the moment the token expires, or why it is refused;
+    /// unlike [`Tokens::verify`], with no leeway: a token is refused from its `exp` on.
+    pub fn verify_exact(&self, token: &str) -> Result<(Viewer, DateTime<Utc>), AuthFailure> {
+        let (viewer, exp) = self.decode(token, &self.inner.exact)?;
+        let expires_at = DateTime::from_timestamp(exp, 0).ok_or(AuthFailure::TokenInvalid)?;
+        if expires_at <= Utc::now() {
+            return Err(AuthFailure::TokenExpired);
+        }
+        Ok((viewer, expires_at))
+    }
+
+    fn decode(
+        &self,
+        token: &str,
+        validations: &[(Algorithm, Validation)],
+    ) -> Result<(Viewer, i64), AuthFailure> {
         let header = decode_header(token).map_err(|_| AuthFailure::TokenInvalid)?;
         let key = self
             .inner
             .keys
             .verifying(header.kid.as_deref())
             .ok_or(AuthFailure::TokenInvalid)?;
-        let validation = self
-            .inner
-            .validations
+        let validation = validations
             .iter()
             .find(|(algorithm, _)| *algorithm == key.algorithm)
             .map(|(_, validation)| validation)
@@ -159,10 +184,11 @@ impl Tokens {
         if self.inner.revocations.is_revoked(&session_id) {
             return Err(AuthFailure::SessionRevoked);
         }
-        Ok(Viewer {
+        let viewer = Viewer {
             user_id: UserId(data.claims.sub),
             session_id,
-        })
+        };
+        Ok((viewer, data.claims.exp))
     }
 }
 
@@ -243,6 +269,23 @@ mod tests {
         assert_eq!(
             tokens.verify(&token).err(),
             Some(AuthFailure::SessionRevoked)
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn exact_verification_has_no_leeway() -> anyhow::Result<()> {
+        let tokens = tokens();
+        let (_, expires_at) = tokens
+            .verify_exact(&issue(&tokens).token)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        assert!(expires_at > Utc::now() + chrono::Duration::seconds(50));
+        let expired = Tokens::new(SECRET, "iss", "aud", Duration::ZERO)?;
+        let token = issue(&expired).token;
+        assert!(expired.verify(&token).is_ok(), "within the leeway");
+        assert_eq!(
+            expired.verify_exact(&token).err(),
+            Some(AuthFailure::TokenExpired)
         );
         Ok(())
     }

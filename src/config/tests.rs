@@ -46,3 +46,22 @@ fn the_sqlite_file_follows_data_dir_and_secrets_stay_out_of_debug() {
     assert_eq!(settings.trusted_proxies.0.len(), 2);
     assert!(Settings::try_parse_from(["todo-graphql", "--trusted-proxies", "nope"]).is_err());
 }
+
+#[test]
+fn websocket_settings_have_the_contract_defaults() {
+    let settings = Settings::try_parse_from(["todo-graphql"]).map_err(|e| e.to_string());
+    let settings = settings.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!settings.ws_legacy_protocol);
+    assert_eq!(settings.ws_init_timeout, Duration::from_secs(3));
+    assert_eq!(settings.ws_ping_interval, Duration::from_secs(25));
+    assert_eq!(settings.ws_idle_timeout, Duration::from_secs(60));
+    assert_eq!(settings.ws_max_message_bytes, 65_536);
+    assert_eq!(settings.ws_max_subscriptions, 16);
+    assert_eq!(settings.ws_max_sockets_per_session, 5);
+    assert_eq!(settings.ws_max_sockets_per_user, 20);
+    let legacy = Settings::try_parse_from(["todo-graphql", "--ws-legacy-protocol"])
+        .map_err(|e| e.to_string())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(legacy.ws_legacy_protocol);
+    assert!(Settings::try_parse_from(["todo-graphql", "--ws-max-message-bytes", "10"]).is_err());
+}

@@ -78,6 +78,8 @@ pub struct Operation {
     pub name: Option<String>,
     /// Whether it is a mutation or subscription (refused over GET).
     pub writes: bool,
+    /// Whether it is a subscription (a stream of answers).
+    pub subscription: bool,
     /// The auth mutation it runs, if any (at most one per document).
     pub auth: Option<&'static str>,
 }
@@ -243,6 +245,7 @@ fn operation(document: &ExecutableDocument, wanted: Option<&str>) -> Option<Oper
     Some(Operation {
         name: name.map(|n| n.to_string()),
         writes: definition.node.ty != OperationType::Query,
+        subscription: definition.node.ty == OperationType::Subscription,
         auth: root_auth(document, &definition.node.selection_set.node, &mut seen),
     })
 }

@@ -1,14 +1,14 @@
 //! The `/graphql` endpoint over HTTP: POST (a JSON object, or a batch as an array), GET
-//! for queries, and GraphiQL for browsers. Each request is authenticated, checked against
-//! the document limits, executed within the time limit, shaped, measured and capped in
-//! size, once for every path.
+//! for queries, and GraphiQL for browsers. Each request is authenticated here, then checked,
+//! executed, shaped, measured and capped by the [`Executor`](crate::execute::Executor) that
+//! the WebSocket transport shares.
 
-use std::{net::SocketAddr, time::Instant};
+use std::net::SocketAddr;
 
-use async_graphql::{ServerError, Value, http::GraphiQLSource};
+use async_graphql::{ServerError, http::GraphiQLSource};
 use axum::{
     body::Body,
-    extract::{ConnectInfo, RawQuery, State},
+    extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{Html, IntoResponse, Response},
 };
@@ -16,20 +16,20 @@ use axum::{
 use super::{
     HttpOptions, HttpState,
     format::{
-        APPLICATION_JSON, Format, GRAPHQL_RESPONSE_JSON, encode_capped, encoded_response,
-        json_response, refuse, refuse_and_close,
+        APPLICATION_JSON, Format, GRAPHQL_RESPONSE_JSON, encoded_response, json_response, refuse,
+        refuse_and_close,
     },
     policy::{GRAPHIQL_CSP, PREFLIGHT_HEADERS},
+    upgrade,
 };
 use crate::{
-    auth::{Tokens, Viewer},
-    error::{AppError, AuthFailure, error_body, shape_response, shaped_code},
-    graphql::Inspection,
-    metrics::UNKNOWN_OPERATION,
+    auth::{Tokens, Viewer, bearer},
+    error::{AppError, AuthFailure, error_body},
+    execute::{Answer, Call},
     request_meta::RequestMeta,
 };
 
-fn request_id(headers: &HeaderMap) -> String {
+pub(super) fn request_id(headers: &HeaderMap) -> String {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
@@ -37,7 +37,7 @@ fn request_id(headers: &HeaderMap) -> String {
         .to_owned()
 }
 
-fn meta(options: &HttpOptions, peer: SocketAddr, headers: &HeaderMap) -> RequestMeta {
+pub(super) fn meta(options: &HttpOptions, peer: SocketAddr, headers: &HeaderMap) -> RequestMeta {
     RequestMeta {
         user_agent: headers
             .get(header::USER_AGENT)
@@ -53,15 +53,9 @@ fn authenticate(tokens: &Tokens, headers: &HeaderMap) -> Result<Option<Viewer>, 
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    match token {
-        Some(token) if !token.is_empty() => tokens.verify(token).map(Some),
-        _ => Err(AuthFailure::TokenInvalid),
+    match value.to_str().ok().and_then(bearer) {
+        Some(token) => tokens.verify(token).map(Some),
+        None => Err(AuthFailure::TokenInvalid),
     }
 }
 
@@ -165,22 +159,24 @@ pub(super) async fn graphql_post(
         Err(failure) => return unauthorized(failure, format),
     };
     let meta = meta(&state.options, peer, &headers);
+    let request_id = request_id(&headers);
     let call = |mut request: async_graphql::Request| Call {
-        inspection: state.limits.inspect(&mut request),
+        inspection: state.executor.inspect(&mut request),
         request,
         viewer: viewer.clone(),
         meta: meta.clone(),
+        request_id: request_id.clone(),
     };
     match batch {
         async_graphql::BatchRequest::Single(request) => {
-            execute(&state, call(request), &headers, format).await
+            execute(&state, call(request), format).await
         }
         async_graphql::BatchRequest::Batch(requests) => {
             // The answers share one response limit, each getting what the others left.
-            let mut budget = state.options.max_response_bytes.saturating_sub(2);
+            let mut budget = state.executor.max_response_bytes().saturating_sub(2);
             let mut body = b"[".to_vec();
             for request in requests {
-                let (_, encoded) = run(&state, call(request), &headers, budget).await;
+                let Answer { encoded, .. } = state.executor.run(call(request), budget).await;
                 budget = budget.saturating_sub(encoded.len() + 1);
                 if body.len() > 1 {
                     body.push(b',');
@@ -193,13 +189,26 @@ pub(super) async fn graphql_post(
     }
 }
 
+/// `GET /graphql`: a WebSocket upgrade, GraphiQL, or a query in the query string.
 pub(super) async fn graphql_get(
     State(state): State<HttpState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    request: axum::extract::Request,
 ) -> Response {
-    let query = query.unwrap_or_default();
+    let (parts, _) = request.into_parts();
+    if upgrade::is_websocket(&parts.headers) {
+        return upgrade::upgrade(state, peer, parts).await;
+    }
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    query_get(state, peer, parts.headers, query).await
+}
+
+async fn query_get(
+    state: HttpState,
+    peer: SocketAddr,
+    headers: HeaderMap,
+    query: String,
+) -> Response {
     let wants_html = state.options.graphiql
         && headers
             .get(header::ACCEPT)
@@ -219,7 +228,7 @@ pub(super) async fn graphql_get(
             );
         }
     };
-    let inspection = state.limits.inspect(&mut request);
+    let inspection = state.executor.inspect(&mut request);
     if inspection.operation.as_ref().is_some_and(|op| op.writes) {
         let mut response = refuse(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -241,8 +250,9 @@ pub(super) async fn graphql_get(
         inspection,
         viewer,
         meta,
+        request_id: request_id(&headers),
     };
-    execute(&state, call, &headers, format).await
+    execute(&state, call, format).await
 }
 
 fn graphiql() -> Response {
@@ -258,80 +268,9 @@ fn graphiql() -> Response {
     response
 }
 
-/// One GraphQL request, inspected, with who sent it.
-struct Call {
-    request: async_graphql::Request,
-    inspection: Inspection,
-    viewer: Option<Viewer>,
-    meta: RequestMeta,
-}
-
-/// Runs one GraphQL request within the time limit, records it in the metrics and the log
-/// span, and gives whether it never ran (a request error) and the shaped response as JSON,
-/// at most `max_bytes` of it (a larger answer is replaced by a `RESPONSE_TOO_LARGE` error).
-async fn run(
-    state: &HttpState,
-    call: Call,
-    headers: &HeaderMap,
-    max_bytes: usize,
-) -> (bool, Vec<u8>) {
-    let started = Instant::now();
-    let request_id = request_id(headers);
-    let operation = call.inspection.operation.as_ref();
-    let label = operation.map_or_else(
-        || UNKNOWN_OPERATION.to_owned(),
-        |op| state.metrics.operation_label(op.name.as_deref()),
-    );
-    let span = tracing::Span::current();
-    span.record("operation", label.as_str());
-    let mut response = if let Some(refusal) = call.inspection.refusal {
-        async_graphql::Response::from_errors(vec![refusal])
-    } else {
-        let mut request = call.request.data(call.meta);
-        if let Some(viewer) = call.viewer {
-            span.record("viewer", viewer.user_id().as_str());
-            request = request.data(viewer);
-        }
-        let limit = state.options.request_timeout;
-        match tokio::time::timeout(limit, state.schema.execute(request)).await {
-            Ok(response) => response,
-            Err(_) => {
-                tracing::warn!(request_id, ?limit, "request timed out");
-                async_graphql::Response::from_errors(vec![
-                    AppError::Timeout.to_server_error(&request_id),
-                ])
-            }
-        }
-    };
-    shape_response(&mut response, &request_id);
-    let mut outcome = response.errors.first().map_or("OK", shaped_code);
-    let never_ran = response.data == Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
-    let encoded = encode_capped(&response, max_bytes).unwrap_or_else(|| {
-        tracing::warn!(request_id, max_bytes, "answer over the response limit");
-        let refusal = AppError::QueryRefused {
-            reason: "RESPONSE_TOO_LARGE",
-            message: format!(
-                "the answer is larger than {max_bytes} bytes; ask for fewer fields or smaller pages"
-            ),
-        };
-        outcome = refusal.code();
-        let answer =
-            async_graphql::Response::from_errors(vec![refusal.to_server_error(&request_id)]);
-        serde_json::to_vec(&answer).unwrap_or_else(|_| b"{}".to_vec())
-    });
-    let seconds = started.elapsed().as_secs_f64();
-    state.metrics.observe_request(&label, outcome, seconds);
-    if let Some(mutation) = operation.and_then(|op| op.auth) {
-        state.metrics.observe_auth(mutation, outcome);
-    }
-    (never_ran, encoded)
-}
-
-async fn execute(state: &HttpState, call: Call, headers: &HeaderMap, format: Format) -> Response {
-    let max_bytes = state.options.max_response_bytes;
-    let (never_ran, encoded) = run(state, call, headers, max_bytes).await;
+async fn execute(state: &HttpState, call: Call, format: Format) -> Response {
+    let max_bytes = state.executor.max_response_bytes();
+    let Answer { never_ran, encoded } = state.executor.run(call, max_bytes).await;
     // With the newer media type, a request that never ran is a 400; `application/json`
     // clients always get 200 and read `errors`.
     let status = if format == Format::GraphqlResponse && never_ran {

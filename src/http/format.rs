@@ -65,33 +65,6 @@ pub(super) fn json_response(
     encoded_response(status, format, bytes)
 }
 
-/// `body` as JSON, or `None` when that is more than `max` bytes: the writing stops there,
-/// so an oversized answer is never held twice.
-pub(super) fn encode_capped(body: &impl serde::Serialize, max: usize) -> Option<Vec<u8>> {
-    struct Capped {
-        bytes: Vec<u8>,
-        max: usize,
-    }
-    impl std::io::Write for Capped {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if self.bytes.len() + buf.len() > self.max {
-                return Err(std::io::Error::other("over the response limit"));
-            }
-            self.bytes.extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut out = Capped {
-        bytes: Vec::new(),
-        max,
-    };
-    serde_json::to_writer(&mut out, body).ok()?;
-    Some(out.bytes)
-}
-
 /// An already encoded JSON body of `format`, never cached.
 pub(super) fn encoded_response(status: StatusCode, format: Format, bytes: Vec<u8>) -> Response {
     let mut response = (status, bytes).into_response();
@@ -148,13 +121,5 @@ mod tests {
             Format::Json
         );
         assert_eq!(Format::negotiate(&accept("*/*")), Format::Json);
-    }
-
-    #[test]
-    fn encoding_stops_at_the_cap() {
-        let body = serde_json::json!({ "data": "x".repeat(100) });
-        assert!(encode_capped(&body, 50).is_none());
-        let encoded = encode_capped(&body, 200).unwrap_or_default();
-        assert_eq!(encoded, serde_json::to_vec(&body).unwrap_or_default());
     }
 }

@@ -70,6 +70,27 @@ impl HttpOptions {
         self.cors_credentials
     }
 
+    /// Whether a WebSocket upgrade may come from its `Origin`: none (not a browser), the
+    /// server's own origin (the `Host` it was sent to), or one that CORS allows.
+    pub(super) fn origin_allowed(&self, headers: &HeaderMap) -> bool {
+        let Some(origin) = headers.get(header::ORIGIN) else {
+            return true;
+        };
+        let Ok(origin) = origin.to_str() else {
+            return false;
+        };
+        let origin = origin.trim().trim_end_matches('/');
+        let listed = self
+            .cors_origins
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/'))
+            .any(|o| o == "*" || o.eq_ignore_ascii_case(origin));
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+        let authority = origin.split_once("://").map(|(_, authority)| authority);
+        let same = matches!((host, authority), (Some(h), Some(a)) if h.eq_ignore_ascii_case(a));
+        listed || same
+    }
+
     /// The client's address: the peer, or, when the peer is a trusted proxy, the right-most
     /// address in `X-Forwarded-For` that is not one.
     pub(super) fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
@@ -95,20 +116,22 @@ impl HttpOptions {
 mod tests {
     use super::*;
 
-    #[test]
-    fn forwarded_for_is_believed_only_from_trusted_proxies() {
-        let proxy: IpAddr = [10, 0, 0, 1].into();
-        let options = HttpOptions {
+    fn options(trusted_proxies: Vec<IpAddr>) -> HttpOptions {
+        HttpOptions {
             max_body_bytes: 1,
-            max_response_bytes: 1,
-            request_timeout: Duration::from_secs(1),
             batch_max: 0,
             graphiql: false,
-            trusted_proxies: vec![proxy],
+            trusted_proxies,
             cors_origins: vec![],
             cors_credentials: false,
             body_read_timeout: Duration::from_secs(1),
-        };
+        }
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let proxy: IpAddr = [10, 0, 0, 1].into();
+        let options = options(vec![proxy]);
         let mut headers = HeaderMap::new();
         headers.insert(
             "x-forwarded-for",
@@ -120,5 +143,27 @@ mod tests {
         );
         let stranger: IpAddr = [3, 3, 3, 3].into();
         assert_eq!(options.client_ip(stranger, &headers), stranger);
+    }
+
+    #[test]
+    fn a_websocket_origin_must_be_the_servers_own_or_listed() {
+        let mut options = options(vec![]);
+        let headers = |origin: Option<&'static str>| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_static("api.example:8000"));
+            if let Some(origin) = origin {
+                headers.insert(header::ORIGIN, HeaderValue::from_static(origin));
+            }
+            headers
+        };
+        assert!(options.origin_allowed(&headers(None)));
+        assert!(options.origin_allowed(&headers(Some("http://api.example:8000"))));
+        assert!(!options.origin_allowed(&headers(Some("https://evil.example"))));
+        assert!(!options.origin_allowed(&headers(Some("null"))));
+        options.cors_origins = vec!["https://app.example/".into()];
+        assert!(options.origin_allowed(&headers(Some("https://app.example"))));
+        assert!(!options.origin_allowed(&headers(Some("https://evil.example"))));
+        options.cors_origins = vec!["*".into()];
+        assert!(options.origin_allowed(&headers(Some("https://evil.example"))));
     }
 }

@@ -7,6 +7,10 @@
 //! connection is held open without a deadline unless a request of it is running.
 //! On shutdown the loop stops accepting, requests in flight finish, idle connections are
 //! closed, and [`serve`] returns once every connection has ended.
+//!
+//! A connection upgraded to a WebSocket leaves hyper at the upgrade, and with it this
+//! loop's count and shutdown: `ws` keeps its own deadlines, its own cap
+//! (`WS_MAX_CONNECTIONS`) and closes every socket with 1012 when the server stops.
 
 use std::{future::Future, net::SocketAddr, pin::pin, sync::Arc, time::Duration};
 

@@ -23,6 +23,7 @@ pub mod raw;
 pub mod request;
 pub mod sync;
 pub mod todos;
+pub mod ws;
 
 /// The HS256 secret every test server signs with, so token tests can re-sign claims.
 pub const JWT_SECRET: &str = "integration-tests-secret-0123456789-abcdefghijklmnop";
@@ -130,12 +131,16 @@ impl TestApp {
             "todo-graphql",
             "--jwt-audience",
             "todo-graphql",
-            "--access-token-ttl",
-            "15m",
             "--log-format",
             "pretty",
         ];
-        let settings = config::Settings::try_parse_from(base.iter().chain(extra))
+        // The contract's default, unless the test sets its own.
+        let ttl: &[&str] = if extra.contains(&"--access-token-ttl") {
+            &[]
+        } else {
+            &["--access-token-ttl", "15m"]
+        };
+        let settings = config::Settings::try_parse_from(base.iter().chain(ttl).chain(extra))
             .expect("the test settings parse");
         let server = app::spawn(settings)
             .await

@@ -28,3 +28,4 @@ mod sync;
 mod todos;
 mod todos_bulk;
 mod tokens;
+mod ws;

@@ -1,0 +1,232 @@
+//! One GraphQL operation's way through the server, the same for every transport (HTTP and
+//! WebSocket): the document limits, execution within the time limit, error shaping, the
+//! response cap, the metrics and the log span's fields.
+//!
+//! A transport reads the request and the caller's credentials, asks [`Executor::inspect`]
+//! what the document is (and whether the limits refuse it), then hands a [`Call`] to
+//! [`Executor::run`] (one answer) or [`Executor::subscribe`] (a stream of answers). The
+//! rate limits and the one-auth-mutation rule are enforced inside: by the limits and by the
+//! resolvers, which see the caller through the request's data. Nothing here knows how the
+//! answer travels.
+
+use std::{sync::Arc, time::Duration};
+
+use async_graphql::{Request, Response, ServerError, Value};
+use futures_util::{Stream, StreamExt as _};
+use tokio::time::Instant;
+
+use crate::{
+    auth::Viewer,
+    error::{AppError, shape_response, shaped_code},
+    graphql::{Inspection, Limits, TodoSchema},
+    metrics::{Metrics, UNKNOWN_OPERATION},
+    request_meta::RequestMeta,
+};
+
+/// Runs GraphQL operations for every transport.
+#[derive(Clone)]
+pub struct Executor {
+    schema: TodoSchema,
+    limits: Limits,
+    metrics: Arc<Metrics>,
+    request_timeout: Duration,
+    max_response_bytes: usize,
+}
+
+/// One GraphQL request, inspected, with who sent it.
+pub(crate) struct Call {
+    /// The request, its document already parsed by [`Executor::inspect`].
+    pub(crate) request: Request,
+    /// What the limits found.
+    pub(crate) inspection: Inspection,
+    /// The authenticated caller, if any.
+    pub(crate) viewer: Option<Viewer>,
+    /// The caller's user agent and address.
+    pub(crate) meta: RequestMeta,
+    /// The id that masked errors carry and the log names.
+    pub(crate) request_id: String,
+}
+
+/// One shaped answer, encoded as JSON.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    /// The operation never ran: a request error (parse, validation, a limit, a timeout),
+    /// `data` absent and every error without a path.
+    pub(crate) never_ran: bool,
+    /// The GraphQL response (`data`, `errors`) as JSON, at most the response limit.
+    pub(crate) encoded: Vec<u8>,
+}
+
+impl Executor {
+    /// An executor over `schema`, checking `limits`, recording into `metrics`; operations
+    /// that answer once stop after `request_timeout`, and answers are capped at
+    /// `max_response_bytes`.
+    pub fn new(
+        schema: TodoSchema,
+        limits: Limits,
+        metrics: Arc<Metrics>,
+        request_timeout: Duration,
+        max_response_bytes: usize,
+    ) -> Self {
+        Self {
+            schema,
+            limits,
+            metrics,
+            request_timeout,
+            max_response_bytes,
+        }
+    }
+
+    /// The largest answer, in bytes.
+    pub(crate) fn max_response_bytes(&self) -> usize {
+        self.max_response_bytes
+    }
+
+    /// Checks a request's document against the limits; see [`Limits::inspect`].
+    pub(crate) fn inspect(&self, request: &mut Request) -> Inspection {
+        self.limits.inspect(request)
+    }
+
+    /// Runs one operation to its one answer within the time limit, records it in the
+    /// metrics and the current span, and encodes it in at most `max_bytes` (a larger answer
+    /// is replaced by a `RESPONSE_TOO_LARGE` error).
+    pub(crate) async fn run(&self, call: Call, max_bytes: usize) -> Answer {
+        let started = Instant::now();
+        let label = self.label(&call.inspection);
+        let auth = call.inspection.operation.as_ref().and_then(|op| op.auth);
+        let request_id = call.request_id.clone();
+        let response = match prepare(call) {
+            Err(refusal) => Response::from_errors(vec![refusal]),
+            Ok(request) => {
+                let limit = self.request_timeout;
+                match tokio::time::timeout(limit, self.schema.execute(request)).await {
+                    Ok(response) => response,
+                    Err(_) => {
+                        tracing::warn!(request_id, ?limit, "request timed out");
+                        Response::from_errors(vec![AppError::Timeout.to_server_error(&request_id)])
+                    }
+                }
+            }
+        };
+        let (outcome, answer) = finish(response, &request_id, max_bytes);
+        let seconds = started.elapsed().as_secs_f64();
+        self.metrics.observe_request(&label, outcome, seconds);
+        if let Some(mutation) = auth {
+            self.metrics.observe_auth(mutation, outcome);
+        }
+        answer
+    }
+
+    /// Runs a subscription (or any operation) as a stream of answers, each shaped and
+    /// capped like [`Executor::run`]'s. A query or mutation yields one answer; a document
+    /// that never runs yields one answer with `never_ran`. It is recorded in the metrics
+    /// once, at its first answer (the latency is the time to that answer). No time limit:
+    /// a subscription lives as long as its client wants it.
+    pub(crate) fn subscribe(&self, call: Call) -> impl Stream<Item = Answer> + Send + 'static {
+        let started = Instant::now();
+        let label = self.label(&call.inspection);
+        let request_id = call.request_id.clone();
+        let responses = match prepare(call) {
+            Err(refusal) => {
+                let refused = Response::from_errors(vec![refusal]);
+                futures_util::stream::once(async { refused }).boxed()
+            }
+            Ok(request) => self.schema.execute_stream(request),
+        };
+        let metrics = Arc::clone(&self.metrics);
+        let max_bytes = self.max_response_bytes;
+        let mut first = true;
+        responses.map(move |response| {
+            let (outcome, answer) = finish(response, &request_id, max_bytes);
+            if std::mem::take(&mut first) {
+                metrics.observe_request(&label, outcome, started.elapsed().as_secs_f64());
+            }
+            answer
+        })
+    }
+
+    /// The metrics label of an inspected operation, also recorded in the current span.
+    fn label(&self, inspection: &Inspection) -> String {
+        let label = inspection.operation.as_ref().map_or_else(
+            || UNKNOWN_OPERATION.to_owned(),
+            |op| self.metrics.operation_label(op.name.as_deref()),
+        );
+        tracing::Span::current().record("operation", label.as_str());
+        label
+    }
+}
+
+/// The request ready to execute, with the caller in its data; or the limits' refusal.
+fn prepare(call: Call) -> Result<Request, ServerError> {
+    if let Some(refusal) = call.inspection.refusal {
+        return Err(refusal);
+    }
+    let mut request = call.request.data(call.meta);
+    if let Some(viewer) = call.viewer {
+        tracing::Span::current().record("viewer", viewer.user_id().as_str());
+        request = request.data(viewer);
+    }
+    Ok(request)
+}
+
+/// Shapes and encodes a response; gives the outcome for the metrics and the answer.
+fn finish(mut response: Response, request_id: &str, max_bytes: usize) -> (&'static str, Answer) {
+    shape_response(&mut response, request_id);
+    let mut outcome = response.errors.first().map_or("OK", shaped_code);
+    let never_ran = response.data == Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let encoded = encode_capped(&response, max_bytes).unwrap_or_else(|| {
+        tracing::warn!(request_id, max_bytes, "answer over the response limit");
+        let refusal = AppError::QueryRefused {
+            reason: "RESPONSE_TOO_LARGE",
+            message: format!(
+                "the answer is larger than {max_bytes} bytes; ask for fewer fields or smaller pages"
+            ),
+        };
+        outcome = refusal.code();
+        let answer = Response::from_errors(vec![refusal.to_server_error(request_id)]);
+        serde_json::to_vec(&answer).unwrap_or_else(|_| b"{}".to_vec())
+    });
+    (outcome, Answer { never_ran, encoded })
+}
+
+/// `body` as JSON, or `None` when that is more than `max` bytes: the writing stops there,
+/// so an oversized answer is never held twice.
+pub(crate) fn encode_capped(body: &impl serde::Serialize, max: usize) -> Option<Vec<u8>> {
+    struct Capped {
+        bytes: Vec<u8>,
+        max: usize,
+    }
+    impl std::io::Write for Capped {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.bytes.len() + buf.len() > self.max {
+                return Err(std::io::Error::other("over the response limit"));
+            }
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut out = Capped {
+        bytes: Vec::new(),
+        max,
+    };
+    serde_json::to_writer(&mut out, body).ok()?;
+    Some(out.bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_stops_at_the_cap() {
+        let body = serde_json::json!({ "data": "x".repeat(100) });
+        assert!(encode_capped(&body, 50).is_none());
+        let encoded = encode_capped(&body, 200).unwrap_or_default();
+        assert_eq!(encoded, serde_json::to_vec(&body).unwrap_or_default());
+    }
+}
