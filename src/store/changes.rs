@@ -17,8 +17,8 @@ use diesel_async::RunQueryDsl;
 mod tombstones;
 
 pub(crate) use tombstones::bury;
+pub(super) use tombstones::bury_account;
 pub(crate) use tombstones::purge;
-pub(super) use tombstones::{buried_client_id, bury_account};
 
 use super::{
     schema::{todo_tombstones, todos, users},

@@ -81,7 +81,6 @@ pub(crate) struct Todo {
     change_seq: i64,
     created_seq: i64,
     client_id: Option<String>,
-    client_fingerprint: Option<String>,
 }
 
 impl Todo {
