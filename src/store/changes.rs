@@ -4,9 +4,8 @@
 //! ([`advance!`]), which locks the account's row until commit: writes of one account are
 //! numbered in the order they commit, and writes of different accounts never wait on each
 //! other. The rows the write changed carry that number (`todos.change_seq`); the todos it
-//! deleted leave a tombstone with it (`todo_tombstones`), kept until [`purge`]. On
-//! PostgreSQL the same statement that takes the number notifies [`CHANNEL`], delivered
-//! when the transaction commits.
+//! deleted leave a tombstone with it (`todo_tombstones`), kept until [`purge`]. Once the
+//! write committed, [`announce`] notifies [`CHANNEL`] on PostgreSQL.
 //!
 //! The log is ordered by [`Position`] (number, then todo id); [`since`] reads what lies
 //! beyond one, a todo once at its last change.
@@ -26,23 +25,45 @@ use super::{
 };
 use crate::{
     auth::UserId,
-    db::{DbConn, with_conn},
+    db::{DbConn, with_backend, with_conn},
     error::AppError,
 };
 
 /// The PostgreSQL NOTIFY channel; payload "<owner id> <new sync_version>".
 pub(crate) const CHANNEL: &str = "todo_graphql_todo_changes";
 
-/// The notification, as a column of the statement that raises `sync_version` (its
-/// RETURNING), so a write costs no extra round trip. `pg_notify` returns void; `IS NULL`
-/// makes it a value diesel can read. (Public to the store for [`advance!`]'s expansions.)
-pub(crate) fn notify_sql() -> String {
-    format!("pg_notify('{CHANNEL}', id || ' ' || sync_version) IS NULL")
+/// Tells the other replicas (PostgreSQL `NOTIFY` on [`CHANNEL`]) that `owner`'s log
+/// reached `seq`; nothing on SQLite, or when the write took no number. Call it after the
+/// write committed, on the same connection.
+///
+/// Not inside the write's transaction: PostgreSQL holds one database-wide lock from a
+/// notifying transaction's commit until its WAL is flushed, so notifying writes would
+/// queue behind each other's disk flushes (measured: half the `createTodo` throughput).
+/// A notification alone commits without a flush. A notification lost to a crash in
+/// between delays the other replicas' live updates until the account's next write; the
+/// log itself is intact.
+pub(crate) async fn announce(conn: &mut DbConn, owner: &UserId, seq: Option<i64>) {
+    let Some(seq) = seq else { return };
+    let payload = format!("{} {seq}", owner.as_str());
+    let sent = with_backend!(
+        conn,
+        postgres | c | {
+            diesel::sql_query("SELECT pg_notify($1, $2)")
+                .bind::<diesel::sql_types::Text, _>(CHANNEL)
+                .bind::<diesel::sql_types::Text, _>(&payload)
+                .execute(c)
+                .await
+                .map(drop)
+        },
+        sqlite | _c | Ok::<(), diesel::result::Error>(())
+    );
+    if let Err(error) = sent {
+        tracing::warn!(%error, "announcing a todo change failed; other replicas hear of it later");
+    }
 }
 
 /// `diesel::update($target).set(..)` that raises the account's `sync_version` by one, with
-/// `$extra` assignments (as `todo_count`), returning the new number; on PostgreSQL the
-/// statement also notifies [`CHANNEL`]. Evaluates to
+/// `$extra` assignments (as `todo_count`), returning the new number. Evaluates to
 /// `QueryResult<Option<i64>>` (`None` when `$target` matched no account).
 macro_rules! advance {
     ($conn:expr, $target:expr) => {
@@ -61,29 +82,14 @@ macro_rules! advance {
     (@run $conn:expr, $target:expr, $values:expr) => {{
         use $crate::store::schema::users;
         let values = $values;
-        $crate::db::with_backend!(
-            $conn,
-            postgres | c | {
-                let notify = diesel::dsl::sql::<diesel::sql_types::Bool>(
-                    &$crate::store::changes::notify_sql(),
-                );
-                diesel::update($target)
-                    .set(values)
-                    .returning((users::sync_version, notify))
-                    .get_result::<(i64, bool)>(c)
-                    .await
-                    .optional()
-                    .map(|row| row.map(|(seq, _)| seq))
-            },
-            sqlite | c | {
-                diesel::update($target)
-                    .set(values)
-                    .returning(users::sync_version)
-                    .get_result::<i64>(c)
-                    .await
-                    .optional()
-            }
-        )
+        $crate::db::with_conn!($conn, |c| {
+            diesel::update($target)
+                .set(values)
+                .returning(users::sync_version)
+                .get_result::<i64>(c)
+                .await
+                .optional()
+        })
     }};
 }
 pub(crate) use advance;

@@ -13,7 +13,10 @@ use crate::{
     auth::UserId,
     db::{DbConn, Outcome, with_conn},
     error::{AppError, AuthFailure},
-    store::schema::{todo_tombstones, todos, users},
+    store::{
+        changes,
+        schema::{todo_tombstones, todos, users},
+    },
 };
 
 /// Creates a todo for `owner`; returns it with the change number of the create (`None`
@@ -82,6 +85,7 @@ pub(crate) async fn create(
         })
         .await?;
     if let Some((todo, seq)) = inserted {
+        changes::announce(conn, owner, Some(seq)).await;
         return Ok((todo, Some(seq)));
     }
     let client_id = client_id.as_deref().unwrap_or_default();
