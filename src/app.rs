@@ -54,11 +54,11 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     )
     .await?;
     let purge = TombstonePurge::start(db.clone(), settings.sync_tombstone_ttl);
-    let feed = ChangeFeed::new(db.clone());
+    let metrics = Arc::new(Metrics::new()?);
+    let feed = ChangeFeed::new(db.clone(), metrics.clone());
     let listening = feed.listen(&settings.database_url())?;
     let (tokens, cursor_keys) = tokens(&settings, revocations.clone())?;
     let accounts = accounts(&settings, &db, tokens.clone(), revocations.clone()).await?;
-    let metrics = Arc::new(Metrics::new()?);
     let schema = graphql::build(
         AppState {
             db: db.clone(),

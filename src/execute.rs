@@ -53,6 +53,9 @@ pub(crate) struct Answer {
     /// The operation never ran: a request error (parse, validation, a limit, a timeout),
     /// `data` absent and every error without a path.
     pub(crate) never_ran: bool,
+    /// No `data` came back, only errors: a subscription that failed as it started (its
+    /// resolver refused, as for a missing viewer) has no events to give.
+    pub(crate) no_data: bool,
     /// The GraphQL response (`data`, `errors`) as JSON, at most the response limit.
     pub(crate) encoded: Vec<u8>,
 }
@@ -173,9 +176,8 @@ fn prepare(call: Call) -> Result<Request, ServerError> {
 fn finish(mut response: Response, request_id: &str, max_bytes: usize) -> (&'static str, Answer) {
     shape_response(&mut response, request_id);
     let mut outcome = response.errors.first().map_or("OK", shaped_code);
-    let never_ran = response.data == Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| e.path.is_empty());
+    let no_data = response.data == Value::Null && !response.errors.is_empty();
+    let never_ran = no_data && response.errors.iter().all(|e| e.path.is_empty());
     let encoded = encode_capped(&response, max_bytes).unwrap_or_else(|| {
         tracing::warn!(request_id, max_bytes, "answer over the response limit");
         let refusal = AppError::QueryRefused {
@@ -188,7 +190,14 @@ fn finish(mut response: Response, request_id: &str, max_bytes: usize) -> (&'stat
         let answer = Response::from_errors(vec![refusal.to_server_error(request_id)]);
         serde_json::to_vec(&answer).unwrap_or_else(|_| b"{}".to_vec())
     });
-    (outcome, Answer { never_ran, encoded })
+    (
+        outcome,
+        Answer {
+            never_ran,
+            no_data,
+            encoded,
+        },
+    )
 }
 
 /// `body` as JSON, or `None` when that is more than `max` bytes: the writing stops there,

@@ -31,6 +31,7 @@ use crate::{
     auth::UserId,
     db::{self, DbPool, Listened},
     error::AppError,
+    metrics::Metrics,
     store::changes,
 };
 
@@ -45,15 +46,17 @@ pub(crate) struct ChangeFeed {
 
 struct Inner {
     db: DbPool,
+    metrics: Arc<Metrics>,
     accounts: Mutex<HashMap<String, Arc<account::Account>>>,
 }
 
 impl ChangeFeed {
-    /// A feed reading changed rows from `db`.
-    pub(crate) fn new(db: DbPool) -> Self {
+    /// A feed reading changed rows from `db`, counting into `metrics`.
+    pub(crate) fn new(db: DbPool, metrics: Arc<Metrics>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 db,
+                metrics,
                 accounts: Mutex::default(),
             }),
         }
@@ -104,6 +107,7 @@ impl ChangeFeed {
             head,
             events,
             Arc::downgrade(&self.inner),
+            self.inner.metrics.clone(),
         );
         let follower = account.join();
         accounts.insert(owner.as_str().to_owned(), account);
@@ -136,7 +140,14 @@ impl ChangeFeed {
                     Listened::Connected if connected_before => feed.resync_all(),
                     Listened::Connected => connected_before = true,
                     Listened::Notification(payload) => match parse(&payload) {
-                        Some((owner, seq)) => feed.advanced_raw(owner, seq),
+                        Some(heard) => {
+                            if let Some(sent) = heard.sent {
+                                let lag = chrono::Utc::now() - sent;
+                                let seconds = lag.num_microseconds().unwrap_or(0) as f64 / 1e6;
+                                feed.inner.metrics.notification_lag(seconds);
+                            }
+                            feed.advanced_raw(heard.owner, heard.seq);
+                        }
                         None => tracing::warn!("an unreadable change notification"),
                     },
                 }
@@ -158,10 +169,26 @@ impl Inner {
     }
 }
 
-/// A change notification's payload: `"<owner id> <sequence number>"`.
-fn parse(payload: &str) -> Option<(&str, i64)> {
-    let (owner, seq) = payload.split_once(' ')?;
-    Some((owner, seq.parse().ok()?))
+/// A change notification, as heard.
+#[derive(Debug, PartialEq, Eq)]
+struct Heard<'a> {
+    owner: &'a str,
+    seq: i64,
+    /// When the write's statement ran, if the payload says.
+    sent: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A change notification's payload: `"<owner id> <sequence number> [<microseconds since
+/// the epoch>]"`.
+fn parse(payload: &str) -> Option<Heard<'_>> {
+    let mut parts = payload.split(' ');
+    let owner = parts.next().filter(|o| !o.is_empty())?;
+    let seq = parts.next()?.parse().ok()?;
+    let sent = parts
+        .next()
+        .and_then(|micros| micros.parse().ok())
+        .and_then(chrono::DateTime::from_timestamp_micros);
+    Some(Heard { owner, seq, sent })
 }
 
 /// The tasks that hear other replicas' writes; dropping it stops them.
@@ -183,8 +210,12 @@ mod tests {
 
     #[test]
     fn notifications_parse_or_are_ignored() {
-        assert_eq!(parse("u-1 42"), Some(("u-1", 42)));
+        let heard = parse("u-1 42 1764633600000000").expect("a notification");
+        assert_eq!((heard.owner, heard.seq), ("u-1", 42));
+        assert_eq!(heard.sent.map(|t| t.timestamp()), Some(1_764_633_600));
+        assert_eq!(parse("u-1 42").map(|h| h.sent), Some(None));
         assert_eq!(parse("u-1"), None);
         assert_eq!(parse("u-1 x"), None);
+        assert_eq!(parse(" 1"), None);
     }
 }

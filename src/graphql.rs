@@ -2,6 +2,7 @@
 //! every resolver uses to learn who is asking and to reach the database.
 
 mod account;
+mod events;
 mod ids;
 mod limits;
 mod node;
@@ -13,7 +14,7 @@ mod text;
 mod todos;
 mod users;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
 use crate::{auth::Viewer, db::DbConn, error::AppError, error::AuthFailure};
 
@@ -21,7 +22,7 @@ pub use limits::{Inspection, Limits};
 pub use scalars::DateTime;
 
 /// The schema type served at `/graphql`.
-pub type TodoSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type TodoSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// Every query, merged from the domains.
 #[derive(MergedObject, Default)]
@@ -42,6 +43,11 @@ pub struct MutationRoot(
     todos::TodoBulkMutation,
     sessions::SessionMutation,
 );
+
+/// Every subscription, merged from the domains.
+#[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
+pub struct SubscriptionRoot(events::TodoSubscription);
 
 /// What resolvers share: the pool, the account workflows and the limits on writing.
 #[derive(Clone)]
@@ -75,7 +81,7 @@ pub fn build(state: AppState, guards: SchemaOptions) -> TodoSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot::default(),
     )
     .data(state)
     .limit_complexity(guards.max_complexity)
@@ -93,7 +99,7 @@ pub fn sdl() -> String {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot::default(),
     )
     .finish()
     .sdl()

@@ -10,8 +10,8 @@
 use std::{collections::HashSet, sync::Mutex};
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::db::DbPool;
@@ -44,8 +44,9 @@ struct WsMetrics {
     open: IntGauge,
     sent: IntCounterVec,
     events: IntCounterVec,
-    resyncs: IntCounter,
+    resyncs: IntCounterVec,
     closed: IntCounterVec,
+    lag: prometheus::Histogram,
 }
 
 impl WsMetrics {
@@ -65,9 +66,25 @@ impl WsMetrics {
             ),
             &["outcome"],
         )?;
-        let resyncs = IntCounter::new(
-            "ws_resyncs_total",
-            "RESYNC events sent in place of dropped ones",
+        let resyncs = IntCounterVec::new(
+            Opts::new(
+                "ws_resyncs_total",
+                "RESYNC events, by cause: socket_queue (the socket dropped events), \
+                 feed_buffer (a subscriber fell behind its account's buffer), \
+                 notifications (the listening connection reconnected), cursor (a since \
+                 cursor that cannot be replayed), database (its replay failed)",
+            ),
+            &["cause"],
+        )?;
+        let lag = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "change_notification_lag_seconds",
+                "from a todo write's statement on any replica to this replica hearing its \
+                 PostgreSQL notification",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
         )?;
         let closed = IntCounterVec::new(
             Opts::new("ws_closed_total", "WebSockets closed, by close code"),
@@ -78,12 +95,14 @@ impl WsMetrics {
         registry.register(Box::new(events.clone()))?;
         registry.register(Box::new(resyncs.clone()))?;
         registry.register(Box::new(closed.clone()))?;
+        registry.register(Box::new(lag.clone()))?;
         Ok(Self {
             open,
             sent,
             events,
             resyncs,
             closed,
+            lag,
         })
     }
 }
@@ -206,9 +225,14 @@ impl Metrics {
         self.ws.events.with_label_values(&[outcome]).inc();
     }
 
-    /// Records a RESYNC sent in place of dropped events.
-    pub(crate) fn ws_resync(&self) {
-        self.ws.resyncs.inc();
+    /// Records a RESYNC event, by its cause (see the metric's help).
+    pub(crate) fn ws_resync(&self, cause: &str) {
+        self.ws.resyncs.with_label_values(&[cause]).inc();
+    }
+
+    /// Records how long a change notification took to arrive.
+    pub(crate) fn notification_lag(&self, seconds: f64) {
+        self.ws.lag.observe(seconds.max(0.0));
     }
 
     /// Records a WebSocket closed with `code`.

@@ -60,10 +60,6 @@ use axum::extract::ws::WebSocket;
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
-#[expect(
-    unused_imports,
-    reason = "the subscription resolvers of the events issue use it"
-)]
 pub(crate) use delivery::resync_on_overflow;
 pub(crate) use protocol::Protocol;
 pub(crate) use registry::Slot;

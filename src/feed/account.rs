@@ -18,6 +18,7 @@ use super::Inner;
 use crate::{
     auth::UserId,
     db::DbPool,
+    metrics::Metrics,
     store::changes::{self, Change, Position},
 };
 
@@ -38,6 +39,10 @@ pub(crate) enum FeedEvent {
     Resync {
         /// The last position delivered before the gap.
         after: Position,
+        /// Why, for the metrics: `notifications` (the listening connection reconnected),
+        /// `feed_buffer` (the follower fell behind), `cursor` (the log was purged past
+        /// the account's reader).
+        cause: &'static str,
     },
 }
 
@@ -57,6 +62,7 @@ pub(super) struct Account {
     followers: AtomicUsize,
     feed: Weak<Inner>,
     reader: Mutex<Option<JoinHandle<()>>>,
+    metrics: Arc<Metrics>,
 }
 
 impl Account {
@@ -67,6 +73,7 @@ impl Account {
         head: i64,
         events: broadcast::Sender<Arc<FeedEvent>>,
         feed: Weak<Inner>,
+        metrics: Arc<Metrics>,
     ) -> Arc<Self> {
         let (heard, heard_rx) = watch::channel(head);
         let published = Arc::new(Mutex::new(Published {
@@ -89,6 +96,7 @@ impl Account {
             followers: AtomicUsize::new(0),
             feed,
             reader: Mutex::new(Some(reader)),
+            metrics,
         })
     }
 
@@ -159,14 +167,17 @@ impl Follower {
         loop {
             match self.events.recv().await {
                 Ok(event) => {
-                    if let FeedEvent::Change { change, .. } = &*event {
-                        self.last = change.position();
+                    match &*event {
+                        FeedEvent::Change { change, .. } => self.last = change.position(),
+                        FeedEvent::Resync { cause, .. } => self.account.metrics.ws_resync(cause),
                     }
                     return event;
                 }
                 Err(broadcast::error::RecvError::Lagged(_)) => {
+                    self.account.metrics.ws_resync("feed_buffer");
                     return Arc::new(FeedEvent::Resync {
                         after: self.last.clone(),
+                        cause: "feed_buffer",
                     });
                 }
                 // The reader holds a sender for as long as the account lives, and the
@@ -174,6 +185,11 @@ impl Follower {
                 Err(broadcast::error::RecvError::Closed) => std::future::pending::<()>().await,
             }
         }
+    }
+
+    /// Counts a RESYNC its subscriber sent for its own `cause` (see the metric).
+    pub(crate) fn count_resync(&self, cause: &str) {
+        self.account.metrics.ws_resync(cause);
     }
 }
 
@@ -207,6 +223,7 @@ async fn read(
                     let state = lock();
                     let _ = state.events.send(Arc::new(FeedEvent::Resync {
                         after: state.position.clone(),
+                        cause: "notifications",
                     }));
                 }
             }
@@ -235,8 +252,7 @@ async fn catch_up(db: &DbPool, owner: &UserId, published: &Mutex<Published>) {
             Ok(Some(page)) => {
                 let mut state = lock();
                 for change in page.changes {
-                    let created =
-                        matches!(&change, Change::Upserted(todo) if todo.created_seq() > from.seq);
+                    let created = matches!(&change, Change::Upserted(todo) if todo.created_seq() > from.seen_through());
                     state.position = change.position();
                     let _ = state
                         .events
@@ -257,6 +273,7 @@ async fn catch_up(db: &DbPool, owner: &UserId, published: &Mutex<Published>) {
                     let mut state = lock();
                     let _ = state.events.send(Arc::new(FeedEvent::Resync {
                         after: state.position.clone(),
+                        cause: "cursor",
                     }));
                     state.position = Position::after_seq(head);
                     return;

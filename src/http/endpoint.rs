@@ -270,7 +270,9 @@ fn graphiql() -> Response {
 
 async fn execute(state: &HttpState, call: Call, format: Format) -> Response {
     let max_bytes = state.executor.max_response_bytes();
-    let Answer { never_ran, encoded } = state.executor.run(call, max_bytes).await;
+    let Answer {
+        never_ran, encoded, ..
+    } = state.executor.run(call, max_bytes).await;
     // With the newer media type, a request that never ran is a 400; `application/json`
     // clients always get 200 and read `errors`.
     let status = if format == Format::GraphqlResponse && never_ran {

@@ -22,6 +22,9 @@ use crate::{
     ws::{Protocol, Verified},
 };
 
+/// The WebSocket read and write buffers, per socket.
+const SOCKET_BUFFER_BYTES: usize = 8 * 1024;
+
 /// Whether a request asks to become a WebSocket.
 pub(super) fn is_websocket(headers: &HeaderMap) -> bool {
     headers
@@ -68,7 +71,11 @@ pub(super) async fn upgrade(state: HttpState, peer: SocketAddr, mut parts: Parts
     );
     let max = state.ws.max_message_bytes();
     let hub = state.ws.clone();
+    // The library's 128 KiB read buffer per socket was most of an idle socket's memory;
+    // frames larger than the buffer are simply read in several parts.
     upgrade
+        .read_buffer_size(SOCKET_BUFFER_BYTES)
+        .write_buffer_size(SOCKET_BUFFER_BYTES)
         .max_message_size(max)
         .max_frame_size(max)
         .on_upgrade(move |socket| {

@@ -29,7 +29,8 @@ use crate::{
     error::AppError,
 };
 
-/// The PostgreSQL NOTIFY channel; payload "<owner id> <new sync_version>".
+/// The PostgreSQL NOTIFY channel; payload "<owner id> <new sync_version> <the clock when
+/// it was sent, in microseconds since the epoch>" (the last for the listeners' lag metric).
 pub(crate) const CHANNEL: &str = "todo_graphql_todo_changes";
 
 /// Tells the other replicas (PostgreSQL `NOTIFY` on [`CHANNEL`]) that `owner`'s log
@@ -48,12 +49,16 @@ pub(crate) async fn announce(conn: &mut DbConn, owner: &UserId, seq: Option<i64>
     let sent = with_backend!(
         conn,
         postgres | c | {
-            diesel::sql_query("SELECT pg_notify($1, $2)")
-                .bind::<diesel::sql_types::Text, _>(CHANNEL)
-                .bind::<diesel::sql_types::Text, _>(&payload)
-                .execute(c)
-                .await
-                .map(drop)
+            // The clock is the notification's own, just after the commit.
+            diesel::sql_query(
+                "SELECT pg_notify($1, $2 || ' ' || \
+                 (extract(epoch from clock_timestamp()) * 1000000)::bigint)",
+            )
+            .bind::<diesel::sql_types::Text, _>(CHANNEL)
+            .bind::<diesel::sql_types::Text, _>(&payload)
+            .execute(c)
+            .await
+            .map(drop)
         },
         sqlite | _c | Ok::<(), diesel::result::Error>(())
     );

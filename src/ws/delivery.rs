@@ -11,7 +11,7 @@ use std::{
     task::Poll,
 };
 
-use futures_util::{Stream, StreamExt as _};
+use futures_util::{Stream, StreamExt as _, task::AtomicWaker};
 
 use super::{outbox::Outbox, protocol::Close};
 use crate::metrics::Metrics;
@@ -30,6 +30,9 @@ struct Flags {
     requested: AtomicBool,
     /// The stream has yielded the replacement, not yet seen by the socket.
     yielded: AtomicBool,
+    /// Wakes the stream for the replacement: the engine polls a subscription's stream only
+    /// when it is woken, not each time its own answer stream is polled.
+    waker: AtomicWaker,
 }
 
 impl Delivery {
@@ -43,6 +46,7 @@ impl Delivery {
 
     fn request(&self) {
         self.0.requested.store(true, Ordering::SeqCst);
+        self.0.waker.wake();
     }
 
     /// The stream's side: whether to yield the replacement now (and marks it yielded).
@@ -64,15 +68,11 @@ impl Delivery {
 /// Wraps a subscription resolver's `events` so that, over a WebSocket whose queue dropped
 /// some of them, `resync()` is yielded in their place (see the parent module's policy).
 /// Elsewhere (no [`Delivery`] in the context) the events pass through untouched.
-#[expect(
-    dead_code,
-    reason = "the subscription resolvers of the events issue use it"
-)]
 pub(crate) fn resync_on_overflow<T, S, F>(
     ctx: &async_graphql::Context<'_>,
     events: S,
     resync: F,
-) -> impl Stream<Item = T> + Send + 'static
+) -> impl Stream<Item = T> + Send + 'static + use<T, S, F>
 where
     S: Stream<Item = T> + Send + 'static,
     F: FnMut() -> T + Send + 'static,
@@ -94,6 +94,9 @@ where
     }
     let mut events: Pin<Box<S>> = Box::pin(events);
     futures_util::stream::poll_fn(move |cx| {
+        if let Some(delivery) = &delivery {
+            delivery.0.waker.register(cx.waker());
+        }
         if delivery.as_ref().is_some_and(Delivery::take_request) {
             return Poll::Ready(Some(resync()));
         }
@@ -175,7 +178,7 @@ where
         if delivery.take_yielded() {
             permit.send(message);
             metrics.ws_event(true);
-            metrics.ws_resync();
+            metrics.ws_resync("socket_queue");
             return None;
         }
         // Resolved before the request: the replacement covers it.

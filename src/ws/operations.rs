@@ -171,7 +171,8 @@ async fn stream(mut call: Call, context: Context, ticket: Ticket) {
         outbox.send(protocol.complete(&id)).await;
         return;
     };
-    if first.never_ran {
+    // A subscription refused as it starts (no viewer, a bad cursor) ends with `error`.
+    if first.never_ran || first.no_data {
         drop(ticket);
         outbox.send(protocol.error(&id, &first.encoded)).await;
         return;

@@ -15,6 +15,7 @@ mod http;
 mod idempotency;
 mod input;
 mod isolation;
+mod js_client;
 mod keys;
 mod operating;
 mod paging;

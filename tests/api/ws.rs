@@ -4,6 +4,7 @@
 //! instance and across two), the limits, the origin check and shutdown.
 
 mod auth;
+mod events;
 mod limits;
 mod operations;
 mod protocol;
