@@ -356,10 +356,16 @@ backend_tests!(
                 return;
             };
             match seq {
-                Some(seq) => assert_eq!(
-                    listener.next(Duration::from_secs(5)).await,
-                    Some(format!("{owner} {seq}"))
-                ),
+                Some(seq) => {
+                    let payload = listener.next(Duration::from_secs(5)).await;
+                    let payload = payload.expect("a notification");
+                    let parts: Vec<&str> = payload.split(' ').collect();
+                    assert_eq!(parts[..2], [owner.as_str(), &seq.to_string()], "{payload}");
+                    assert!(
+                        parts.len() == 3 && parts[2].parse::<i64>().is_ok(),
+                        "the sending clock: {payload}"
+                    );
+                }
                 None => assert_eq!(listener.next(Duration::from_millis(300)).await, None),
             }
         };
