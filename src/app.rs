@@ -12,7 +12,7 @@ use crate::{
         Passwords, RateLimits, Revocations, Tokens, keys::KeySet, passwords::Argon2Params,
         revocation::Follower, secret,
     },
-    config::Settings,
+    config::{JwtAlgorithm, Settings},
     db::DbPool,
     execute::Executor,
     feed::{ChangeFeed, Listening},
@@ -139,7 +139,18 @@ fn tokens(settings: &Settings, revocations: Revocations) -> anyhow::Result<(Toke
         .map(|s| s.expose_secret().trim().as_bytes().to_vec())
         .filter(|s| !s.is_empty())
         .collect();
-    let cursor_keys = CursorKeys::derive(&secret, &previous)?;
+    // Under EdDSA a replica may run without JWT_SECRET (each then generates its own), but
+    // every replica holds the signing key: the cursors are sealed with a key derived from it.
+    let cursor_secret = match (
+        &settings.jwt_algorithm,
+        &settings.jwt_ed25519_private_key_file,
+    ) {
+        (JwtAlgorithm::EdDsa, Some(path)) if settings.jwt_secret.is_none() => {
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+        }
+        _ => secret.clone(),
+    };
+    let cursor_keys = CursorKeys::derive(&cursor_secret, &previous)?;
     let tokens = Tokens::with_keys(
         keys,
         &settings.jwt_issuer,

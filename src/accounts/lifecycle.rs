@@ -9,6 +9,7 @@ use crate::{
     auth::{Proof, UserId, Viewer, password_policy, refresh_tokens},
     error::{AppError, AuthFailure},
     store::{
+        changes,
         sessions::{self, Which},
         users,
     },
@@ -115,10 +116,8 @@ impl Accounts {
         self.check_viewer_password(viewer, password, ip).await?;
         let until = self.revoked_until()?;
         let owner = viewer.user_id();
-        let (ids, seq) = self
-            .db
-            .get()
-            .await?
+        let mut conn = self.db.get().await?;
+        let (ids, seq) = conn
             .transaction(async |conn| {
                 // Revoke first, so the tombstones outlive the rows the delete cascades to.
                 let ids = sessions::revoke(conn, owner, Which::All, until).await?;
@@ -126,6 +125,7 @@ impl Accounts {
                 Ok((ids, seq))
             })
             .await?;
+        changes::announce(&mut conn, owner, seq).await;
         self.revocations.add(&ids, until);
         Ok(seq)
     }

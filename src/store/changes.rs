@@ -4,9 +4,8 @@
 //! ([`advance!`]), which locks the account's row until commit: writes of one account are
 //! numbered in the order they commit, and writes of different accounts never wait on each
 //! other. The rows the write changed carry that number (`todos.change_seq`); the todos it
-//! deleted leave a tombstone with it (`todo_tombstones`), kept until [`purge`]. On
-//! PostgreSQL the same statement that takes the number notifies [`CHANNEL`], delivered
-//! when the transaction commits.
+//! deleted leave a tombstone with it (`todo_tombstones`), kept until [`purge`]. Once the
+//! write committed, [`announce`] notifies [`CHANNEL`] on PostgreSQL.
 //!
 //! The log is ordered by [`Position`] (number, then todo id); [`since`] reads what lies
 //! beyond one, a todo once at its last change.
@@ -17,8 +16,8 @@ use diesel_async::RunQueryDsl;
 mod tombstones;
 
 pub(crate) use tombstones::bury;
+pub(super) use tombstones::bury_account;
 pub(crate) use tombstones::purge;
-pub(super) use tombstones::{buried_client_id, bury_account};
 
 use super::{
     schema::{todo_tombstones, todos, users},
@@ -26,27 +25,50 @@ use super::{
 };
 use crate::{
     auth::UserId,
-    db::{DbConn, with_conn},
+    db::{DbConn, with_backend, with_conn},
     error::AppError,
 };
 
-/// The PostgreSQL NOTIFY channel; payload "<owner id> <new sync_version> <the statement's
-/// clock, in microseconds since the epoch>" (the last for the listeners' lag metric).
+/// The PostgreSQL NOTIFY channel; payload "<owner id> <new sync_version> <the clock when
+/// it was sent, in microseconds since the epoch>" (the last for the listeners' lag metric).
 pub(crate) const CHANNEL: &str = "todo_graphql_todo_changes";
 
-/// The notification, as a column of the statement that raises `sync_version` (its
-/// RETURNING), so a write costs no extra round trip. `pg_notify` returns void; `IS NULL`
-/// makes it a value diesel can read. (Public to the store for [`advance!`]'s expansions.)
-pub(crate) fn notify_sql() -> String {
-    format!(
-        "pg_notify('{CHANNEL}', id || ' ' || sync_version || ' ' || \
-         (extract(epoch from clock_timestamp()) * 1000000)::bigint) IS NULL"
-    )
+/// Tells the other replicas (PostgreSQL `NOTIFY` on [`CHANNEL`]) that `owner`'s log
+/// reached `seq`; nothing on SQLite, or when the write took no number. Call it after the
+/// write committed, on the same connection.
+///
+/// Not inside the write's transaction: PostgreSQL holds one database-wide lock from a
+/// notifying transaction's commit until its WAL is flushed, so notifying writes would
+/// queue behind each other's disk flushes (measured: half the `createTodo` throughput).
+/// A notification alone commits without a flush. A notification lost to a crash in
+/// between delays the other replicas' live updates until the account's next write; the
+/// log itself is intact.
+pub(crate) async fn announce(conn: &mut DbConn, owner: &UserId, seq: Option<i64>) {
+    let Some(seq) = seq else { return };
+    let payload = format!("{} {seq}", owner.as_str());
+    let sent = with_backend!(
+        conn,
+        postgres | c | {
+            // The clock is the notification's own, just after the commit.
+            diesel::sql_query(
+                "SELECT pg_notify($1, $2 || ' ' || \
+                 (extract(epoch from clock_timestamp()) * 1000000)::bigint)",
+            )
+            .bind::<diesel::sql_types::Text, _>(CHANNEL)
+            .bind::<diesel::sql_types::Text, _>(&payload)
+            .execute(c)
+            .await
+            .map(drop)
+        },
+        sqlite | _c | Ok::<(), diesel::result::Error>(())
+    );
+    if let Err(error) = sent {
+        tracing::warn!(%error, "announcing a todo change failed; other replicas hear of it later");
+    }
 }
 
 /// `diesel::update($target).set(..)` that raises the account's `sync_version` by one, with
-/// `$extra` assignments (as `todo_count`), returning the new number; on PostgreSQL the
-/// statement also notifies [`CHANNEL`]. Evaluates to
+/// `$extra` assignments (as `todo_count`), returning the new number. Evaluates to
 /// `QueryResult<Option<i64>>` (`None` when `$target` matched no account).
 macro_rules! advance {
     ($conn:expr, $target:expr) => {
@@ -65,29 +87,14 @@ macro_rules! advance {
     (@run $conn:expr, $target:expr, $values:expr) => {{
         use $crate::store::schema::users;
         let values = $values;
-        $crate::db::with_backend!(
-            $conn,
-            postgres | c | {
-                let notify = diesel::dsl::sql::<diesel::sql_types::Bool>(
-                    &$crate::store::changes::notify_sql(),
-                );
-                diesel::update($target)
-                    .set(values)
-                    .returning((users::sync_version, notify))
-                    .get_result::<(i64, bool)>(c)
-                    .await
-                    .optional()
-                    .map(|row| row.map(|(seq, _)| seq))
-            },
-            sqlite | c | {
-                diesel::update($target)
-                    .set(values)
-                    .returning(users::sync_version)
-                    .get_result::<i64>(c)
-                    .await
-                    .optional()
-            }
-        )
+        $crate::db::with_conn!($conn, |c| {
+            diesel::update($target)
+                .set(values)
+                .returning(users::sync_version)
+                .get_result::<i64>(c)
+                .await
+                .optional()
+        })
     }};
 }
 pub(crate) use advance;
@@ -212,6 +219,21 @@ pub(crate) async fn read(
     first: usize,
 ) -> Result<Option<ChangePage>, AppError> {
     let limit = i64::try_from(first.saturating_add(1)).unwrap_or(i64::MAX);
+    // The tombstones first, with the account's marks of the same snapshot: a purge that
+    // removed some of them is always noticed, and the head is no newer than the todos read
+    // next.
+    let (mut marks, deleted) = match scan.tombstones {
+        Some(after) => tombstones_after(conn, owner, after, limit).await?,
+        None => (None, Vec::new()),
+    };
+    // Tombstones numbered up to `purged` are gone, all of a number at once (they share
+    // their time): a client that may lack some of them, even of its own last number (a page
+    // can end inside one change), must resync.
+    if let (Some(after), Some((_, purged))) = (scan.tombstones, marks)
+        && purged >= after.seq
+    {
+        return Ok(None);
+    }
     let head_now = users::table
         .find(owner.as_str())
         .select(users::sync_version)
@@ -235,65 +257,13 @@ pub(crate) async fn read(
         }
         q.load(c).await
     })?;
+    let mut head = marks.map(|(head, _)| head);
     // (`RunQueryDsl::first` would shadow the slice's.)
-    let mut head = <[_]>::first(&live).and_then(|(_, head)| *head);
-    let mut purged = None;
-    let mut deleted: Vec<(String, i64)> = Vec::new();
-    if let Some(after) = scan.tombstones {
-        let purged_now = users::table
-            .find(owner.as_str())
-            .select(users::sync_purged)
-            .single_value();
-        // Read after the todos, with the purge mark of the same snapshot as the tombstones:
-        // a purge that removed some of them is always noticed.
-        let rows: Vec<(String, i64, Option<i64>)> = with_conn!(&mut *conn, |c| {
-            todo_tombstones::table
-                .filter(todo_tombstones::owner_id.eq(owner.as_str()))
-                .filter(
-                    todo_tombstones::change_seq.ge(after.seq).and(
-                        todo_tombstones::change_seq
-                            .gt(after.seq)
-                            .or(todo_tombstones::todo_id.gt(after.id.as_str())),
-                    ),
-                )
-                .order_by((
-                    todo_tombstones::change_seq.asc(),
-                    todo_tombstones::todo_id.asc(),
-                ))
-                .limit(limit)
-                .select((
-                    todo_tombstones::todo_id,
-                    todo_tombstones::change_seq,
-                    purged_now,
-                ))
-                .load(c)
-                .await
-        })?;
-        if let Some((_, _, mark)) = <[_]>::first(&rows) {
-            purged = Some(mark.unwrap_or(0));
-        }
-        deleted = rows.into_iter().map(|(id, seq, _)| (id, seq)).collect();
-    }
-    if head.is_none() || (scan.tombstones.is_some() && purged.is_none()) {
-        // Nothing came back to carry the account's marks: one more look.
-        let marks: Option<(i64, i64)> = with_conn!(&mut *conn, |c| {
-            users::table
-                .find(owner.as_str())
-                .select((users::sync_version, users::sync_purged))
-                .first(c)
-                .await
-                .optional()
-        })?;
-        head = head.or(marks.map(|(version, _)| version));
-        purged = purged.or(Some(marks.map_or(0, |(_, mark)| mark)));
-    }
-    // Tombstones numbered up to `purged` are gone, all of a number at once (they share
-    // their time): a client that may lack some of them, even of its own last number (a page
-    // can end inside one change), must resync.
-    if let Some(after) = scan.tombstones
-        && purged.unwrap_or(0) >= after.seq
-    {
-        return Ok(None);
+    head = head.or_else(|| <[_]>::first(&live).and_then(|(_, head)| *head));
+    if head.is_none() && scan.tombstones.is_none() {
+        // A full resync of an account without todos: the head is still needed.
+        marks = marks_of(conn, owner).await?;
+        head = marks.map(|(head, _)| head);
     }
     let furthest = scan.todos.max(scan.tombstones);
     if let (Some(after), Some(head)) = (furthest, head)
@@ -302,6 +272,76 @@ pub(crate) async fn read(
         return Ok(None);
     }
     Ok(Some(merge(live, deleted, first, head.unwrap_or(0))))
+}
+
+/// The account's (sync_version, sync_purged); `None` when it is gone.
+async fn marks_of(conn: &mut DbConn, owner: &UserId) -> Result<Option<(i64, i64)>, AppError> {
+    let marks = with_conn!(conn, |c| {
+        users::table
+            .find(owner.as_str())
+            .select((users::sync_version, users::sync_purged))
+            .first(c)
+            .await
+            .optional()
+    })?;
+    Ok(marks)
+}
+
+/// The account's marks and up to `limit` of its tombstones beyond `after`, in one
+/// statement: the account's row joined to its tombstones, so it answers a row even when
+/// there is no tombstone. A deleted account (no row) has its tombstones read alone.
+async fn tombstones_after(
+    conn: &mut DbConn,
+    owner: &UserId,
+    after: &Position,
+    limit: i64,
+) -> Result<(Option<(i64, i64)>, Vec<(String, i64)>), AppError> {
+    let beyond = todo_tombstones::change_seq.ge(after.seq).and(
+        todo_tombstones::change_seq
+            .gt(after.seq)
+            .or(todo_tombstones::todo_id.gt(after.id.as_str())),
+    );
+    let order = (
+        todo_tombstones::change_seq.asc(),
+        todo_tombstones::todo_id.asc(),
+    );
+    type Row = (i64, i64, Option<String>, Option<i64>);
+    let rows: Vec<Row> = with_conn!(&mut *conn, |c| {
+        users::table
+            .left_join(
+                todo_tombstones::table.on(todo_tombstones::owner_id.eq(users::id).and(beyond)),
+            )
+            .filter(users::id.eq(owner.as_str()))
+            .order_by(order)
+            .limit(limit)
+            .select((
+                users::sync_version,
+                users::sync_purged,
+                todo_tombstones::todo_id.nullable(),
+                todo_tombstones::change_seq.nullable(),
+            ))
+            .load(c)
+            .await
+    })?;
+    if let Some((head, purged, _, _)) = <[_]>::first(&rows) {
+        let marks = Some((*head, *purged));
+        let deleted = rows
+            .into_iter()
+            .filter_map(|(_, _, id, seq)| Some((id?, seq?)))
+            .collect();
+        return Ok((marks, deleted));
+    }
+    let deleted = with_conn!(&mut *conn, |c| {
+        todo_tombstones::table
+            .filter(todo_tombstones::owner_id.eq(owner.as_str()))
+            .filter(beyond)
+            .order_by(order)
+            .limit(limit)
+            .select((todo_tombstones::todo_id, todo_tombstones::change_seq))
+            .load(c)
+            .await
+    })?;
+    Ok((None, deleted))
 }
 
 /// The two sorted lists as one, cut at `first`.

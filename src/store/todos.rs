@@ -81,7 +81,6 @@ pub(crate) struct Todo {
     change_seq: i64,
     created_seq: i64,
     client_id: Option<String>,
-    client_fingerprint: Option<String>,
 }
 
 impl Todo {
@@ -251,6 +250,7 @@ pub(crate) async fn update(
             })
             .await?;
         if let Some((todo, seq)) = written {
+            changes::announce(conn, owner, Some(seq)).await;
             return Ok((todo, Some(seq)));
         }
     }
@@ -290,24 +290,27 @@ pub(crate) async fn delete(
     owner: &UserId,
     id: &str,
 ) -> Result<Option<i64>, AppError> {
-    conn.transaction_or_rollback(async |conn| {
-        // One todo at most goes, so its slot is freed in the statement that numbers the
-        // change (undone with it when nothing was deleted).
-        let Some(seq) = quota::free_slot_numbered(conn, owner).await? else {
-            return Ok(Outcome::Rollback(None));
-        };
-        let buried = changes::bury!(&mut *conn, owner, seq, todos::id.eq(id))?;
-        if buried == 0 {
-            return Ok(Outcome::Rollback(None));
-        }
-        with_conn!(&mut *conn, |c| {
-            diesel::delete(owned_by(owner).filter(todos::id.eq(id)))
-                .execute(c)
-                .await
-        })?;
-        Ok(Outcome::Commit(Some(seq)))
-    })
-    .await
+    let seq = conn
+        .transaction_or_rollback(async |conn| {
+            // One todo at most goes, so its slot is freed in the statement that numbers the
+            // change (undone with it when nothing was deleted).
+            let Some(seq) = quota::free_slot_numbered(conn, owner).await? else {
+                return Ok(Outcome::Rollback(None));
+            };
+            let buried = changes::bury!(&mut *conn, owner, seq, todos::id.eq(id))?;
+            if buried == 0 {
+                return Ok(Outcome::Rollback(None));
+            }
+            with_conn!(&mut *conn, |c| {
+                diesel::delete(owned_by(owner).filter(todos::id.eq(id)))
+                    .execute(c)
+                    .await
+            })?;
+            Ok(Outcome::Commit(Some(seq)))
+        })
+        .await?;
+    changes::announce(conn, owner, seq).await;
+    Ok(seq)
 }
 
 /// The owner's todo counts, in one query.

@@ -1,6 +1,7 @@
 //! The account's lifecycle: `changePassword` ends the other sessions and keeps this one,
-//! `deleteAccount` takes the account, its todos and sessions, and a login after argon2's
-//! parameters were raised re-hashes the password.
+//! `deleteAccount` takes the account, its todos and sessions (leaving the todos'
+//! tombstones for sync until they are purged), and a login after argon2's parameters were
+//! raised re-hashes the password.
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -182,3 +183,40 @@ async fn a_login_rehashes_after_the_costs_are_raised_postgres() {
     a_login_rehashes_after_the_costs_are_raised(&app).await;
     app.shutdown().await;
 }
+
+backend_tests!(
+    a_deleted_account_leaves_tombstones_until_the_purge,
+    ["--sync-tombstone-ttl", "2s"],
+    |app| {
+        let ann = app.signup("ann@example.com", PASSWORD).await;
+        let mut ids = Vec::new();
+        for title in ["a", "b", "c"] {
+            ids.push(
+                app.create_todo(&ann.access, json!({ "title": title }))
+                    .await,
+            );
+        }
+        app.delete_todo(&ann.access, ids[0]["id"].as_str().expect("an id"))
+            .await;
+        let delete = "mutation($password: String!) { deleteAccount(password: $password) }";
+        app.gql_ok(Some(&ann.access), delete, json!({ "password": PASSWORD }))
+            .await;
+        let count = |sql: &str| format!("SELECT CAST(COUNT(*) AS TEXT) AS value FROM {sql}");
+        assert_eq!(db_text(app, &count("todos")).await, "0");
+        assert_eq!(
+            db_text(app, &count("todo_tombstones")).await,
+            "3",
+            "every todo of the account, the one deleted before included"
+        );
+        let numbers = "SELECT CAST(change_seq AS TEXT) AS value FROM todo_tombstones \
+                       GROUP BY change_seq ORDER BY change_seq";
+        assert_eq!(
+            db_text(app, &count(&format!("({numbers}) AS n"))).await,
+            "2",
+            "the account's deletion is one change"
+        );
+        // Past the TTL and the purge's interval (half of it).
+        tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+        assert_eq!(db_text(app, &count("todo_tombstones")).await, "0");
+    }
+);

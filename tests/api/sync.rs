@@ -333,3 +333,69 @@ backend_tests!(cursors_survive_a_restart_and_work_on_every_replica, |app| {
     assert_eq!(there["upserted"], json!([todo]));
     replica.shutdown().await;
 });
+
+backend_tests!(
+    each_write_notifies_its_number_once_and_a_no_op_nothing,
+    |app| {
+        use std::time::Duration;
+        let token = app.user("ann").await;
+        let owner = app.raw_user_id(&token).await;
+        // PostgreSQL replicas hear each other's writes; SQLite has no one else to tell.
+        let mut listener = match app.database_url.starts_with("postgres") {
+            true => Some(
+                crate::helpers::pg::PgListener::start(
+                    &app.database_url,
+                    "todo_graphql_todo_changes",
+                )
+                .await,
+            ),
+            false => None,
+        };
+        let mut expect = async |seq: Option<u32>| {
+            let Some(listener) = listener.as_mut() else {
+                return;
+            };
+            match seq {
+                Some(seq) => {
+                    let payload = listener.next(Duration::from_secs(5)).await;
+                    let payload = payload.expect("a notification");
+                    let parts: Vec<&str> = payload.split(' ').collect();
+                    assert_eq!(parts[..2], [owner.as_str(), &seq.to_string()], "{payload}");
+                    assert!(
+                        parts.len() == 3 && parts[2].parse::<i64>().is_ok(),
+                        "the sending clock: {payload}"
+                    );
+                }
+                None => assert_eq!(listener.next(Duration::from_millis(300)).await, None),
+            }
+        };
+        let cid = uuid::Uuid::new_v4().to_string();
+        let a = app
+            .create_todo(&token, json!({ "title": "a", "clientId": cid }))
+            .await;
+        expect(Some(1)).await;
+        app.create_todo(&token, json!({ "title": "a", "clientId": cid }))
+            .await;
+        expect(None).await;
+        app.update_todo(&token, id(&a), json!({ "title": "a2" }))
+            .await;
+        expect(Some(2)).await;
+        app.update_todo(&token, id(&a), json!({ "title": "a2" }))
+            .await;
+        expect(None).await;
+        app.set_all_completed(&token, false).await;
+        expect(None).await;
+        app.clear_completed(&token).await;
+        expect(None).await;
+        app.set_all_completed(&token, true).await;
+        expect(Some(3)).await;
+        app.clear_completed(&token).await;
+        expect(Some(4)).await;
+        let b = app.create_todo(&token, json!({ "title": "b" })).await;
+        expect(Some(5)).await;
+        app.delete_todo(&token, id(&b)).await;
+        expect(Some(6)).await;
+        app.delete_todo_err(&token, id(&b)).await;
+        expect(None).await;
+    }
+);

@@ -65,25 +65,6 @@ pub(in crate::store) async fn bury_account(
     Ok(Some(seq))
 }
 
-/// The tombstone of `owner`'s todo made with `client_id`, as (fingerprint), if the todo
-/// was deleted and its tombstone is still kept.
-pub(in crate::store) async fn buried_client_id(
-    conn: &mut DbConn,
-    owner: &UserId,
-    client_id: &str,
-) -> Result<Option<Option<String>>, AppError> {
-    let found = with_conn!(conn, |c| {
-        todo_tombstones::table
-            .filter(todo_tombstones::owner_id.eq(owner.as_str()))
-            .filter(todo_tombstones::client_id.eq(client_id))
-            .select(todo_tombstones::client_fingerprint)
-            .first::<Option<String>>(c)
-            .await
-            .optional()
-    })?;
-    Ok(found)
-}
-
 /// Deletes tombstones older than `ttl`, raising each affected owner's sync_purged first
 /// (one transaction). Returns how many went.
 pub(crate) async fn purge(conn: &mut DbConn, ttl: std::time::Duration) -> Result<usize, AppError> {

@@ -8,12 +8,15 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use sha2::{Digest, Sha256};
 
-use super::{NewTodo, Todo, owned_by, quota};
+use super::{NewTodo, Todo, quota};
 use crate::{
     auth::UserId,
     db::{DbConn, Outcome, with_conn},
     error::{AppError, AuthFailure},
-    store::{changes, schema::todos},
+    store::{
+        changes,
+        schema::{todo_tombstones, todos, users},
+    },
 };
 
 /// Creates a todo for `owner`; returns it with the change number of the create (`None`
@@ -82,6 +85,7 @@ pub(crate) async fn create(
         })
         .await?;
     if let Some((todo, seq)) = inserted {
+        changes::announce(conn, owner, Some(seq)).await;
         return Ok((todo, Some(seq)));
     }
     let client_id = client_id.as_deref().unwrap_or_default();
@@ -95,31 +99,48 @@ pub(crate) async fn create(
 
 /// The owner's todo that an earlier create with `client_id` made, when that create had
 /// this `fingerprint`; `CLIENT_ID_REUSED` when it had another, `NOT_FOUND` when its todo
-/// has been deleted (while the tombstone is kept). `None`: the client id is new.
+/// has been deleted (while the tombstone is kept). `None`: the client id is new. One
+/// statement: the account's row, joined to the todo, with the tombstone as a subquery.
 async fn replayed(
     conn: &mut DbConn,
     owner: &UserId,
     client_id: &str,
     fingerprint: &str,
 ) -> Result<Option<Todo>, AppError> {
-    let found = with_conn!(&mut *conn, |c| {
-        owned_by(owner)
-            .filter(todos::client_id.eq(client_id))
-            .select(Todo::as_select())
-            .first(c)
-            .await
-            .optional()
-    })?;
-    if let Some(todo) = found {
-        return match todo.client_fingerprint.as_deref() == Some(fingerprint) {
-            true => Ok(Some(todo)),
-            false => Err(AppError::ClientIdReused),
-        };
-    }
-    match changes::buried_client_id(conn, owner, client_id).await? {
-        Some(buried) if buried.as_deref() == Some(fingerprint) => Err(AppError::NotFound),
-        Some(_) => Err(AppError::ClientIdReused),
-        None => Ok(None),
+    let buried = todo_tombstones::table
+        .filter(todo_tombstones::owner_id.eq(owner.as_str()))
+        .filter(todo_tombstones::client_id.eq(client_id))
+        .select(todo_tombstones::client_fingerprint)
+        .single_value();
+    let found: Option<(Option<Todo>, Option<String>, Option<String>)> =
+        with_conn!(&mut *conn, |c| {
+            users::table
+                .left_join(
+                    todos::table.on(todos::owner_id
+                        .eq(users::id)
+                        .and(todos::client_id.eq(client_id))),
+                )
+                .filter(users::id.eq(owner.as_str()))
+                .select((
+                    Option::<Todo>::as_select(),
+                    todos::client_fingerprint.nullable(),
+                    buried,
+                ))
+                .first(c)
+                .await
+                .optional()
+        })?;
+    let Some((todo, made_by, buried)) = found else {
+        // The account is gone; the create's own write says so.
+        return Ok(None);
+    };
+    let same = |made_by: Option<&str>| made_by == Some(fingerprint);
+    match (todo, buried.as_deref()) {
+        (Some(todo), _) if same(made_by.as_deref()) => Ok(Some(todo)),
+        (Some(_), _) => Err(AppError::ClientIdReused),
+        (None, Some(buried)) if same(Some(buried)) => Err(AppError::NotFound),
+        (None, Some(_)) => Err(AppError::ClientIdReused),
+        (None, None) => Ok(None),
     }
 }
 

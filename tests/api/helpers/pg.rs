@@ -59,3 +59,44 @@ pub fn database_url_for(admin_url: &str, name: &str) -> String {
     url.set_path(&format!("/{name}"));
     url.to_string()
 }
+
+/// A `LISTEN` on one channel of a test's PostgreSQL database: the payloads, in order.
+pub struct PgListener {
+    payloads: tokio::sync::mpsc::UnboundedReceiver<String>,
+    _client: tokio_postgres::Client,
+}
+
+impl PgListener {
+    /// Listens on `channel` of the database at `url`.
+    pub async fn start(url: &str, channel: &str) -> PgListener {
+        use futures_util::StreamExt as _;
+        let (client, mut connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .expect("a listening connection");
+        let (tx, payloads) = tokio::sync::mpsc::unbounded_channel();
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        tokio::spawn(async move {
+            while let Some(Ok(message)) = messages.next().await {
+                if let tokio_postgres::AsyncMessage::Notification(n) = message {
+                    let _ = tx.send(n.payload().to_owned());
+                }
+            }
+        });
+        client
+            .batch_execute(&format!("LISTEN \"{channel}\""))
+            .await
+            .expect("LISTEN");
+        PgListener {
+            payloads,
+            _client: client,
+        }
+    }
+
+    /// The next payload, waiting up to `wait`; `None` when none came.
+    pub async fn next(&mut self, wait: std::time::Duration) -> Option<String> {
+        tokio::time::timeout(wait, self.payloads.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+}
