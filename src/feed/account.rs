@@ -25,6 +25,9 @@ use crate::{
 /// Rows read per round trip while catching up.
 const PAGE: usize = 500;
 
+/// How often a followed account's log is read without a notification.
+const REREAD_EVERY: Duration = Duration::from_secs(30);
+
 /// What a follower is told.
 #[derive(Debug)]
 pub(crate) enum FeedEvent {
@@ -217,6 +220,9 @@ async fn read(
     let mut first = true;
     loop {
         if !first {
+            // Read the log even unasked now and then: a writer that crashed between its
+            // commit and its notification told nobody.
+            let mut due = false;
             tokio::select! {
                 changed = heard.changed() => if changed.is_err() { return },
                 () = resync.notified() => {
@@ -225,10 +231,12 @@ async fn read(
                         after: state.position.clone(),
                         cause: "notifications",
                     }));
+                    due = true;
                 }
+                () = tokio::time::sleep(REREAD_EVERY) => due = true,
             }
             let newest = *heard.borrow_and_update();
-            if newest <= lock().position.seen_through() {
+            if !due && newest <= lock().position.seen_through() {
                 continue;
             }
         }
