@@ -3,7 +3,6 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
-use secrecy::ExposeSecret as _;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
@@ -133,12 +132,7 @@ fn tokens(settings: &Settings, revocations: Revocations) -> anyhow::Result<(Toke
     let (secret, source) = secret::load(settings)?;
     let keys = KeySet::from_settings(settings, &secret)
         .with_context(|| format!("the JWT signing keys (secret from {source})"))?;
-    let previous: Vec<Vec<u8>> = settings
-        .jwt_secret_previous
-        .iter()
-        .map(|s| s.expose_secret().trim().as_bytes().to_vec())
-        .filter(|s| !s.is_empty())
-        .collect();
+    let previous = settings.previous_jwt_secrets();
     // Under EdDSA a replica may run without JWT_SECRET (each then generates its own), but
     // every replica holds the signing key: the cursors are sealed with a key derived from it.
     let cursor_secret = match (

@@ -354,6 +354,17 @@ impl Settings {
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("todo.db").display()))
     }
+
+    /// The retired HS256 secrets of `JWT_SECRET_PREVIOUS` that still verify, trimmed, the
+    /// empty ones left out.
+    pub(crate) fn previous_jwt_secrets(&self) -> Vec<Vec<u8>> {
+        use secrecy::ExposeSecret as _;
+        self.jwt_secret_previous
+            .iter()
+            .map(|s| s.expose_secret().trim().as_bytes().to_vec())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@
 //! an Ed25519 key's kid its RFC 7638 thumbprint. Only public keys are ever published (the
 //! JWKS document); HS256 secrets never are.
 
-use secrecy::ExposeSecret as _;
 use std::collections::HashMap;
 
 use anyhow::Context;
@@ -107,12 +106,7 @@ impl KeySet {
     /// with HS256, or verifies only under EdDSA; `JWT_SECRET_PREVIOUS` verifies; with EdDSA
     /// the key files are read.
     pub fn from_settings(settings: &Settings, secret: &[u8]) -> anyhow::Result<Self> {
-        let previous: Vec<Vec<u8>> = settings
-            .jwt_secret_previous
-            .iter()
-            .map(|s| s.expose_secret().trim().as_bytes().to_vec())
-            .filter(|s| !s.is_empty())
-            .collect();
+        let previous = settings.previous_jwt_secrets();
         match settings.jwt_algorithm {
             JwtAlgorithm::Hs256 => Self::hs256(secret, &previous),
             JwtAlgorithm::EdDsa => {
