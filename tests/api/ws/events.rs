@@ -322,7 +322,10 @@ async fn replicas_hear_each_others_writes() {
         .find(|l| l.starts_with("change_notification_lag_seconds_count"))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|n| n.parse::<u64>().ok());
-    assert!(heard.is_some_and(|n| n >= 5), "B measured its lag: {metrics}");
+    assert!(
+        heard.is_some_and(|n| n >= 5),
+        "B measured its lag: {metrics}"
+    );
     b.shutdown().await;
     a.shutdown().await;
 }
