@@ -3,8 +3,12 @@
 //! This is the only module that knows there are two backends. Store functions take a
 //! [`DbConn`] and write each query once inside [`with_conn!`], which expands the body for
 //! both connection types, so every query is type-checked against both databases.
+//!
+//! Behind a transaction-mode pooler (`prepared_statements: false`), a connection keeps no
+//! session state: no prepared-statement cache, no connect-time `statement_timeout`; each
+//! transaction sets its own with `SET LOCAL` instead.
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 use diesel::{Connection, SqliteConnection, connection::SimpleConnection};
@@ -23,7 +27,7 @@ use futures_util::{FutureExt, future::BoxFuture};
 mod listen;
 mod pg;
 
-use pg::{establish_pg, pg_config, rustls_config};
+use pg::{PgSession, establish_pg, pg_config, rustls_config};
 
 pub use listen::{Listened, listen};
 
@@ -37,7 +41,7 @@ pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 #[derive(Clone)]
 pub enum DbPool {
     /// PostgreSQL through tokio-postgres.
-    Postgres(Pool<AsyncPgConnection>),
+    Postgres(PgPool),
     /// The embedded SQLite file.
     Sqlite(Pool<SqliteConn>),
 }
@@ -49,19 +53,108 @@ pub enum DbPool {
 )]
 pub enum DbConn {
     /// PostgreSQL.
-    Postgres(Object<AsyncPgConnection>),
+    Postgres(PgConn),
     /// SQLite.
     Sqlite(Object<SqliteConn>),
 }
 
+/// The PostgreSQL pool, and the statement its transactions begin with.
+#[derive(Clone)]
+pub struct PgPool {
+    pool: Pool<AsyncPgConnection>,
+    begin: Arc<str>,
+}
+
+/// A PostgreSQL connection checked out of a [`PgPool`]; it dereferences to the connection.
+pub struct PgConn {
+    conn: Object<AsyncPgConnection>,
+    begin: Arc<str>,
+}
+
+impl std::ops::Deref for PgConn {
+    type Target = AsyncPgConnection;
+
+    fn deref(&self) -> &AsyncPgConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PgConn {
+    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
+        &mut self.conn
+    }
+}
+
+impl PgConn {
+    /// Behind a transaction-mode pooler and outside a transaction, opens one (with its
+    /// `SET LOCAL statement_timeout`) and says so; otherwise does nothing.
+    #[doc(hidden)]
+    pub async fn own_transaction(&mut self) -> diesel::QueryResult<bool> {
+        use diesel_async::{AnsiTransactionManager, TransactionManager as _};
+        if &*self.begin == "BEGIN" {
+            return Ok(false);
+        }
+        let conn: &mut AsyncPgConnection = &mut self.conn;
+        if AnsiTransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth()?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        AnsiTransactionManager::begin_transaction_sql(conn, &self.begin).await?;
+        Ok(true)
+    }
+
+    /// Ends the transaction [`Self::own_transaction`] opened: commits after `Ok` (a
+    /// failed commit becomes the error), rolls back after `Err`.
+    #[doc(hidden)]
+    pub async fn end_own_transaction<T, E: From<diesel::result::Error>>(
+        &mut self,
+        result: Result<T, E>,
+    ) -> Result<T, E> {
+        let conn: &mut AsyncPgConnection = &mut self.conn;
+        match result {
+            Ok(value) => {
+                commit_on(conn).await?;
+                Ok(value)
+            }
+            Err(error) => {
+                if let Err(rollback) = rollback_on(conn).await {
+                    tracing::warn!(error = %rollback, "rolling back a statement's transaction failed");
+                }
+                Err(error)
+            }
+        }
+    }
+}
+
 /// Runs one body per backend, for the rare statement that exists on only one of them:
-/// `with_backend!(conn, postgres |c| pg_body, sqlite |c| sqlite_body)`.
+/// `with_backend!(conn, postgres |c| pg_body, sqlite |c| sqlite_body)`. Each body returns
+/// a `Result` whose error comes from diesel's.
+///
+/// Behind a transaction-mode pooler, a PostgreSQL body outside a transaction runs in one
+/// of its own ([`PgConn::own_transaction`]): the pooler keeps a transaction on one server
+/// connection, so a statement's Parse and its Bind cannot land on different ones, and its
+/// `SET LOCAL statement_timeout` covers it.
 macro_rules! with_backend {
     ($conn:expr, postgres |$pg:ident| $pg_body:expr, sqlite |$lite:ident| $lite_body:expr) => {
         match $conn {
-            $crate::db::DbConn::Postgres($pg) => {
-                let $pg: &mut ::diesel_async::AsyncPgConnection = &mut *$pg;
-                $pg_body
+            $crate::db::DbConn::Postgres(pg_conn) => {
+                let pg_conn: &mut $crate::db::PgConn = &mut *pg_conn;
+                match pg_conn.own_transaction().await {
+                    Err(error) => Err(error.into()),
+                    Ok(own) => {
+                        let result = {
+                            let $pg: &mut ::diesel_async::AsyncPgConnection = &mut *pg_conn;
+                            $pg_body
+                        };
+                        if own {
+                            pg_conn.end_own_transaction(result).await
+                        } else {
+                            result
+                        }
+                    }
+                }
             }
             $crate::db::DbConn::Sqlite($lite) => {
                 let $lite: &mut $crate::db::SqliteConn = &mut *$lite;
@@ -118,7 +211,15 @@ impl DbConn {
     }
 
     async fn begin(&mut self) -> Result<(), crate::error::AppError> {
-        with_conn!(self, |c| begin_on(c).await)?;
+        let begin = match self {
+            Self::Postgres(conn) => conn.begin.clone(),
+            Self::Sqlite(_) => Arc::from("BEGIN"),
+        };
+        with_backend!(
+            self,
+            postgres | c | begin_pg(c, &begin).await,
+            sqlite | c | begin_on(c).await
+        )?;
         Ok(())
     }
 
@@ -148,6 +249,18 @@ async fn begin_on<C: diesel_async::AsyncConnection>(c: &mut C) -> diesel::QueryR
     C::TransactionManager::begin_transaction(c).await
 }
 
+/// Opens a transaction with `begin` (`BEGIN` and, behind a pooler, its `SET LOCAL`, in one
+/// round trip); a nested one is a savepoint as usual.
+async fn begin_pg(c: &mut AsyncPgConnection, begin: &str) -> diesel::QueryResult<()> {
+    use diesel_async::{AnsiTransactionManager, TransactionManager as _};
+    let depth = AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?;
+    if depth.is_some() || begin == "BEGIN" {
+        begin_on(c).await
+    } else {
+        AnsiTransactionManager::begin_transaction_sql(c, begin).await
+    }
+}
+
 async fn commit_on<C: diesel_async::AsyncConnection>(c: &mut C) -> diesel::QueryResult<()> {
     use diesel_async::TransactionManager as _;
     C::TransactionManager::commit_transaction(c).await
@@ -175,6 +288,10 @@ pub struct PoolOptions {
     pub timeout: Duration,
     /// Longest one statement may run (PostgreSQL).
     pub statement_timeout: Duration,
+    /// Whether PostgreSQL connections keep session state: a prepared-statement cache and
+    /// the statement timeout set at connect time. `false` behind a transaction-mode pooler,
+    /// where the timeout is set per transaction (`SET LOCAL`) instead.
+    pub prepared_statements: bool,
 }
 
 /// Which database a URL names, and how to reach it.
@@ -206,6 +323,7 @@ impl DbPool {
             size,
             timeout,
             statement_timeout,
+            prepared_statements,
         } = options;
         let pool = match parse_url(url)? {
             Target::Postgres(url) => {
@@ -218,7 +336,23 @@ impl DbPool {
                 // a connection that died is noticed on use and replaced on the next checkout.
                 config.recycling_method = RecyclingMethod::Fast;
                 let millis = statement_timeout.as_millis();
-                config.custom_setup = Box::new(move |url| establish_pg(url, millis));
+                let (session, begin) = if prepared_statements {
+                    let session = PgSession {
+                        statement_timeout_ms: Some(millis),
+                        prepared_statements: true,
+                    };
+                    (session, "BEGIN".to_owned())
+                } else {
+                    let session = PgSession {
+                        statement_timeout_ms: None,
+                        prepared_statements: false,
+                    };
+                    (
+                        session,
+                        format!("BEGIN; SET LOCAL statement_timeout = {millis}"),
+                    )
+                };
+                config.custom_setup = Box::new(move |url| establish_pg(url, session));
                 let manager =
                     AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
                 let pool = Pool::builder(manager)
@@ -230,6 +364,10 @@ impl DbPool {
                     .build()
                     .context("building the PostgreSQL pool")?;
                 let conn = Object::take(pool.get().await.context("connecting to PostgreSQL")?);
+                let pool = PgPool {
+                    pool,
+                    begin: Arc::from(begin),
+                };
                 tokio::task::spawn_blocking(move || {
                     let mut wrapper = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
                     run_migrations(&mut wrapper, PG_MIGRATIONS)
@@ -275,7 +413,10 @@ impl DbPool {
     /// Checks out a connection, waiting at most the configured timeout.
     pub async fn get(&self) -> Result<DbConn, crate::error::AppError> {
         Ok(match self {
-            Self::Postgres(pool) => DbConn::Postgres(pool.get().await?),
+            Self::Postgres(PgPool { pool, begin }) => DbConn::Postgres(PgConn {
+                conn: pool.get().await?,
+                begin: begin.clone(),
+            }),
             Self::Sqlite(pool) => DbConn::Sqlite(pool.get().await?),
         })
     }
@@ -294,7 +435,7 @@ impl DbPool {
     /// Stops handing out connections and closes the idle ones.
     pub fn close(&self) {
         match self {
-            Self::Postgres(pool) => pool.close(),
+            Self::Postgres(pg) => pg.pool.close(),
             Self::Sqlite(pool) => pool.close(),
         }
     }
@@ -302,7 +443,7 @@ impl DbPool {
     /// The pool's size, idle connections and waiters, for metrics.
     pub fn status(&self) -> deadpool::Status {
         match self {
-            Self::Postgres(pool) => pool.status(),
+            Self::Postgres(pg) => pg.pool.status(),
             Self::Sqlite(pool) => pool.status(),
         }
     }
