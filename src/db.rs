@@ -26,10 +26,12 @@ use futures_util::{FutureExt, future::BoxFuture};
 
 mod listen;
 mod pg;
+mod pooled;
 
 use pg::{PgSession, establish_pg, pg_config, rustls_config};
 
 pub use listen::{Listened, listen};
+pub use pooled::{PgConn, PgPool};
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -56,76 +58,6 @@ pub enum DbConn {
     Postgres(PgConn),
     /// SQLite.
     Sqlite(Object<SqliteConn>),
-}
-
-/// The PostgreSQL pool, and the statement its transactions begin with.
-#[derive(Clone)]
-pub struct PgPool {
-    pool: Pool<AsyncPgConnection>,
-    begin: Arc<str>,
-}
-
-/// A PostgreSQL connection checked out of a [`PgPool`]; it dereferences to the connection.
-pub struct PgConn {
-    conn: Object<AsyncPgConnection>,
-    begin: Arc<str>,
-}
-
-impl std::ops::Deref for PgConn {
-    type Target = AsyncPgConnection;
-
-    fn deref(&self) -> &AsyncPgConnection {
-        &self.conn
-    }
-}
-
-impl std::ops::DerefMut for PgConn {
-    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
-        &mut self.conn
-    }
-}
-
-impl PgConn {
-    /// Behind a transaction-mode pooler and outside a transaction, opens one (with its
-    /// `SET LOCAL statement_timeout`) and says so; otherwise does nothing.
-    #[doc(hidden)]
-    pub async fn own_transaction(&mut self) -> diesel::QueryResult<bool> {
-        use diesel_async::{AnsiTransactionManager, TransactionManager as _};
-        if &*self.begin == "BEGIN" {
-            return Ok(false);
-        }
-        let conn: &mut AsyncPgConnection = &mut self.conn;
-        if AnsiTransactionManager::transaction_manager_status_mut(conn)
-            .transaction_depth()?
-            .is_some()
-        {
-            return Ok(false);
-        }
-        AnsiTransactionManager::begin_transaction_sql(conn, &self.begin).await?;
-        Ok(true)
-    }
-
-    /// Ends the transaction [`Self::own_transaction`] opened: commits after `Ok` (a
-    /// failed commit becomes the error), rolls back after `Err`.
-    #[doc(hidden)]
-    pub async fn end_own_transaction<T, E: From<diesel::result::Error>>(
-        &mut self,
-        result: Result<T, E>,
-    ) -> Result<T, E> {
-        let conn: &mut AsyncPgConnection = &mut self.conn;
-        match result {
-            Ok(value) => {
-                commit_on(conn).await?;
-                Ok(value)
-            }
-            Err(error) => {
-                if let Err(rollback) = rollback_on(conn).await {
-                    tracing::warn!(error = %rollback, "rolling back a statement's transaction failed");
-                }
-                Err(error)
-            }
-        }
-    }
 }
 
 /// Runs one body per backend, for the rare statement that exists on only one of them:
@@ -203,24 +135,30 @@ impl DbConn {
         match body(self).await {
             Ok(Outcome::Commit(value)) => self.finish(Ok(value)).await,
             Ok(Outcome::Rollback(value)) => {
-                with_conn!(self, |c| rollback_on(c).await)?;
+                self.end(Ending::Rollback).await?;
                 Ok(value)
             }
             Err(error) => self.finish(Err(error)).await,
         }
     }
 
+    // Not through `with_backend!`, which would open a transaction of its own around these
+    // behind a pooler.
     async fn begin(&mut self) -> Result<(), crate::error::AppError> {
-        let begin = match self {
-            Self::Postgres(conn) => conn.begin.clone(),
-            Self::Sqlite(_) => Arc::from("BEGIN"),
-        };
-        with_backend!(
-            self,
-            postgres | c | begin_pg(c, &begin).await,
-            sqlite | c | begin_on(c).await
-        )?;
+        match self {
+            Self::Postgres(conn) => conn.begin().await?,
+            Self::Sqlite(conn) => begin_on(&mut **conn).await?,
+        }
         Ok(())
+    }
+
+    async fn end(&mut self, ending: Ending) -> diesel::QueryResult<()> {
+        match (self, ending) {
+            (Self::Postgres(conn), Ending::Commit) => commit_on(&mut **conn).await,
+            (Self::Postgres(conn), Ending::Rollback) => rollback_on(&mut **conn).await,
+            (Self::Sqlite(conn), Ending::Commit) => commit_on(&mut **conn).await,
+            (Self::Sqlite(conn), Ending::Rollback) => rollback_on(&mut **conn).await,
+        }
     }
 
     /// Commits the transaction when `result` is `Ok`, rolls it back otherwise; returns
@@ -231,11 +169,11 @@ impl DbConn {
     ) -> Result<T, crate::error::AppError> {
         match result {
             Ok(value) => {
-                with_conn!(self, |c| commit_on(c).await)?;
+                self.end(Ending::Commit).await?;
                 Ok(value)
             }
             Err(error) => {
-                if let Err(rollback) = with_conn!(self, |c| rollback_on(c).await) {
+                if let Err(rollback) = self.end(Ending::Rollback).await {
                     tracing::warn!(error = %rollback, "rolling back a transaction failed");
                 }
                 Err(error)
@@ -244,21 +182,15 @@ impl DbConn {
     }
 }
 
+/// How a transaction ends.
+enum Ending {
+    Commit,
+    Rollback,
+}
+
 async fn begin_on<C: diesel_async::AsyncConnection>(c: &mut C) -> diesel::QueryResult<()> {
     use diesel_async::TransactionManager as _;
     C::TransactionManager::begin_transaction(c).await
-}
-
-/// Opens a transaction with `begin` (`BEGIN` and, behind a pooler, its `SET LOCAL`, in one
-/// round trip); a nested one is a savepoint as usual.
-async fn begin_pg(c: &mut AsyncPgConnection, begin: &str) -> diesel::QueryResult<()> {
-    use diesel_async::{AnsiTransactionManager, TransactionManager as _};
-    let depth = AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?;
-    if depth.is_some() || begin == "BEGIN" {
-        begin_on(c).await
-    } else {
-        AnsiTransactionManager::begin_transaction_sql(c, begin).await
-    }
 }
 
 async fn commit_on<C: diesel_async::AsyncConnection>(c: &mut C) -> diesel::QueryResult<()> {
@@ -336,21 +268,19 @@ impl DbPool {
                 // a connection that died is noticed on use and replaced on the next checkout.
                 config.recycling_method = RecyclingMethod::Fast;
                 let millis = statement_timeout.as_millis();
-                let (session, begin) = if prepared_statements {
+                let (session, pooler_begin) = if prepared_statements {
                     let session = PgSession {
                         statement_timeout_ms: Some(millis),
                         prepared_statements: true,
                     };
-                    (session, "BEGIN".to_owned())
+                    (session, None)
                 } else {
                     let session = PgSession {
                         statement_timeout_ms: None,
                         prepared_statements: false,
                     };
-                    (
-                        session,
-                        format!("BEGIN; SET LOCAL statement_timeout = {millis}"),
-                    )
+                    let begin = format!("BEGIN; SET LOCAL statement_timeout = {millis}");
+                    (session, Some(Arc::from(begin)))
                 };
                 config.custom_setup = Box::new(move |url| establish_pg(url, session));
                 let manager =
@@ -364,13 +294,16 @@ impl DbPool {
                     .build()
                     .context("building the PostgreSQL pool")?;
                 let conn = Object::take(pool.get().await.context("connecting to PostgreSQL")?);
-                let pool = PgPool {
-                    pool,
-                    begin: Arc::from(begin),
-                };
+                let pool = PgPool { pool, pooler_begin };
                 tokio::task::spawn_blocking(move || {
                     let mut wrapper = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
-                    run_migrations(&mut wrapper, PG_MIGRATIONS)
+                    if prepared_statements {
+                        run_migrations(&mut wrapper, PG_MIGRATIONS)
+                    } else {
+                        // Behind a pooler the harness's own queries need one server
+                        // connection too: all of it in one transaction.
+                        wrapper.transaction(|c| run_migrations(c, PG_MIGRATIONS))
+                    }
                 })
                 .await??;
                 Self::Postgres(pool)
@@ -413,9 +346,9 @@ impl DbPool {
     /// Checks out a connection, waiting at most the configured timeout.
     pub async fn get(&self) -> Result<DbConn, crate::error::AppError> {
         Ok(match self {
-            Self::Postgres(PgPool { pool, begin }) => DbConn::Postgres(PgConn {
+            Self::Postgres(PgPool { pool, pooler_begin }) => DbConn::Postgres(PgConn {
                 conn: pool.get().await?,
-                begin: begin.clone(),
+                pooler_begin: pooler_begin.clone(),
             }),
             Self::Sqlite(pool) => DbConn::Sqlite(pool.get().await?),
         })
