@@ -46,16 +46,13 @@ pub struct Server {
 /// background task.
 pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     let db = connect(&settings).await?;
-    let (revocations, follower) = Revocations::follow(
-        db.clone(),
-        &settings.database_url(),
-        settings.revocation_poll_interval,
-    )
-    .await?;
+    let listen_url = listen_url(&settings, &db);
+    let (revocations, follower) =
+        Revocations::follow(db.clone(), &listen_url, settings.revocation_poll_interval).await?;
     let purge = TombstonePurge::start(db.clone(), settings.sync_tombstone_ttl);
     let metrics = Arc::new(Metrics::new()?);
     let feed = ChangeFeed::new(db.clone(), metrics.clone());
-    let listening = feed.listen(&settings.database_url())?;
+    let listening = feed.listen(&listen_url)?;
     let (tokens, cursor_keys) = tokens(&settings, revocations.clone())?;
     let accounts = accounts(&settings, &db, tokens.clone(), revocations.clone()).await?;
     let schema = graphql::build(
@@ -123,6 +120,23 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         stop,
         task,
     })
+}
+
+/// Where the `LISTEN` connections go (revocations, the change feed): `DATABASE_LISTEN_URL`
+/// on PostgreSQL. Behind a transaction-mode pooler without one, LISTEN would go through
+/// the pooler too, which cannot keep it: said once at start.
+fn listen_url(settings: &Settings, db: &DbPool) -> String {
+    if db.backend() != "postgres" {
+        return settings.database_url();
+    }
+    if !settings.database_prepared_statements && settings.database_listen_url.is_none() {
+        tracing::warn!(
+            "DATABASE_PREPARED_STATEMENTS=false (a transaction-mode pooler) but no \
+             DATABASE_LISTEN_URL: LISTEN goes through DATABASE_URL, and revocations and live \
+             events cross instances only if that connection is direct"
+        );
+    }
+    settings.database_listen_url()
 }
 
 /// The access-token service: the keys the settings name, refusing revoked sessions; and
@@ -273,6 +287,7 @@ async fn connect(settings: &Settings) -> anyhow::Result<DbPool> {
             size: settings.database_pool_size,
             timeout: settings.database_timeout,
             statement_timeout: settings.database_statement_timeout,
+            prepared_statements: settings.database_prepared_statements,
         },
     )
     .await

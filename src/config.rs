@@ -60,6 +60,18 @@ pub struct Settings {
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 
+    /// A direct (unpooled) PostgreSQL URL for the `LISTEN` connections that carry
+    /// revocations and live events between instances [default: DATABASE_URL].
+    #[arg(long, env = "DATABASE_LISTEN_URL")]
+    pub database_listen_url: Option<String>,
+
+    /// `false` behind a transaction-mode pooler (PgBouncer, Neon's pooled endpoint): no
+    /// prepared-statement cache, and `statement_timeout` set per transaction (`SET LOCAL`)
+    /// instead of at connect time.
+    #[arg(long, env = "DATABASE_PREPARED_STATEMENTS", default_value_t = true, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub database_prepared_statements: bool,
+
     /// Pooled database connections [default: 16 on PostgreSQL, 8 on SQLite].
     #[arg(long, env = "DATABASE_POOL_SIZE")]
     pub database_pool_size: Option<usize>,
@@ -364,6 +376,13 @@ impl Settings {
             .map(|s| s.expose_secret().trim().as_bytes().to_vec())
             .filter(|s| !s.is_empty())
             .collect()
+    }
+
+    /// Where the `LISTEN` connections go: `DATABASE_LISTEN_URL`, or the database itself.
+    pub fn database_listen_url(&self) -> String {
+        self.database_listen_url
+            .clone()
+            .unwrap_or_else(|| self.database_url())
     }
 }
 

@@ -3,8 +3,12 @@
 //! This is the only module that knows there are two backends. Store functions take a
 //! [`DbConn`] and write each query once inside [`with_conn!`], which expands the body for
 //! both connection types, so every query is type-checked against both databases.
+//!
+//! Behind a transaction-mode pooler (`prepared_statements: false`), a connection keeps no
+//! session state: no prepared-statement cache, no connect-time `statement_timeout`; each
+//! transaction sets its own with `SET LOCAL` instead.
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
 use diesel::{Connection, SqliteConnection, connection::SimpleConnection};
@@ -22,10 +26,12 @@ use futures_util::{FutureExt, future::BoxFuture};
 
 mod listen;
 mod pg;
+mod pooled;
 
-use pg::{establish_pg, pg_config, rustls_config};
+use pg::{PgSession, establish_pg, pg_config, rustls_config};
 
 pub use listen::{Listened, listen};
+pub use pooled::{PgConn, PgPool};
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -37,7 +43,7 @@ pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 #[derive(Clone)]
 pub enum DbPool {
     /// PostgreSQL through tokio-postgres.
-    Postgres(Pool<AsyncPgConnection>),
+    Postgres(PgPool),
     /// The embedded SQLite file.
     Sqlite(Pool<SqliteConn>),
 }
@@ -49,19 +55,38 @@ pub enum DbPool {
 )]
 pub enum DbConn {
     /// PostgreSQL.
-    Postgres(Object<AsyncPgConnection>),
+    Postgres(PgConn),
     /// SQLite.
     Sqlite(Object<SqliteConn>),
 }
 
 /// Runs one body per backend, for the rare statement that exists on only one of them:
-/// `with_backend!(conn, postgres |c| pg_body, sqlite |c| sqlite_body)`.
+/// `with_backend!(conn, postgres |c| pg_body, sqlite |c| sqlite_body)`. Each body returns
+/// a `Result` whose error comes from diesel's.
+///
+/// Behind a transaction-mode pooler, a PostgreSQL body outside a transaction runs in one
+/// of its own ([`PgConn::own_transaction`]): the pooler keeps a transaction on one server
+/// connection, so a statement's Parse and its Bind cannot land on different ones, and its
+/// `SET LOCAL statement_timeout` covers it.
 macro_rules! with_backend {
     ($conn:expr, postgres |$pg:ident| $pg_body:expr, sqlite |$lite:ident| $lite_body:expr) => {
         match $conn {
-            $crate::db::DbConn::Postgres($pg) => {
-                let $pg: &mut ::diesel_async::AsyncPgConnection = &mut *$pg;
-                $pg_body
+            $crate::db::DbConn::Postgres(pg_conn) => {
+                let pg_conn: &mut $crate::db::PgConn = &mut *pg_conn;
+                match pg_conn.own_transaction().await {
+                    Err(error) => Err(error.into()),
+                    Ok(own) => {
+                        let result = {
+                            let $pg: &mut ::diesel_async::AsyncPgConnection = &mut *pg_conn;
+                            $pg_body
+                        };
+                        if own {
+                            pg_conn.end_own_transaction(result).await
+                        } else {
+                            result
+                        }
+                    }
+                }
             }
             $crate::db::DbConn::Sqlite($lite) => {
                 let $lite: &mut $crate::db::SqliteConn = &mut *$lite;
@@ -110,16 +135,30 @@ impl DbConn {
         match body(self).await {
             Ok(Outcome::Commit(value)) => self.finish(Ok(value)).await,
             Ok(Outcome::Rollback(value)) => {
-                with_conn!(self, |c| rollback_on(c).await)?;
+                self.end(Ending::Rollback).await?;
                 Ok(value)
             }
             Err(error) => self.finish(Err(error)).await,
         }
     }
 
+    // Not through `with_backend!`, which would open a transaction of its own around these
+    // behind a pooler.
     async fn begin(&mut self) -> Result<(), crate::error::AppError> {
-        with_conn!(self, |c| begin_on(c).await)?;
+        match self {
+            Self::Postgres(conn) => conn.begin().await?,
+            Self::Sqlite(conn) => begin_on(&mut **conn).await?,
+        }
         Ok(())
+    }
+
+    async fn end(&mut self, ending: Ending) -> diesel::QueryResult<()> {
+        match (self, ending) {
+            (Self::Postgres(conn), Ending::Commit) => commit_on(&mut **conn).await,
+            (Self::Postgres(conn), Ending::Rollback) => rollback_on(&mut **conn).await,
+            (Self::Sqlite(conn), Ending::Commit) => commit_on(&mut **conn).await,
+            (Self::Sqlite(conn), Ending::Rollback) => rollback_on(&mut **conn).await,
+        }
     }
 
     /// Commits the transaction when `result` is `Ok`, rolls it back otherwise; returns
@@ -130,17 +169,23 @@ impl DbConn {
     ) -> Result<T, crate::error::AppError> {
         match result {
             Ok(value) => {
-                with_conn!(self, |c| commit_on(c).await)?;
+                self.end(Ending::Commit).await?;
                 Ok(value)
             }
             Err(error) => {
-                if let Err(rollback) = with_conn!(self, |c| rollback_on(c).await) {
+                if let Err(rollback) = self.end(Ending::Rollback).await {
                     tracing::warn!(error = %rollback, "rolling back a transaction failed");
                 }
                 Err(error)
             }
         }
     }
+}
+
+/// How a transaction ends.
+enum Ending {
+    Commit,
+    Rollback,
 }
 
 async fn begin_on<C: diesel_async::AsyncConnection>(c: &mut C) -> diesel::QueryResult<()> {
@@ -175,6 +220,10 @@ pub struct PoolOptions {
     pub timeout: Duration,
     /// Longest one statement may run (PostgreSQL).
     pub statement_timeout: Duration,
+    /// Whether PostgreSQL connections keep session state: a prepared-statement cache and
+    /// the statement timeout set at connect time. `false` behind a transaction-mode pooler,
+    /// where the timeout is set per transaction (`SET LOCAL`) instead.
+    pub prepared_statements: bool,
 }
 
 /// Which database a URL names, and how to reach it.
@@ -206,6 +255,7 @@ impl DbPool {
             size,
             timeout,
             statement_timeout,
+            prepared_statements,
         } = options;
         let pool = match parse_url(url)? {
             Target::Postgres(url) => {
@@ -218,7 +268,21 @@ impl DbPool {
                 // a connection that died is noticed on use and replaced on the next checkout.
                 config.recycling_method = RecyclingMethod::Fast;
                 let millis = statement_timeout.as_millis();
-                config.custom_setup = Box::new(move |url| establish_pg(url, millis));
+                let (session, pooler_begin) = if prepared_statements {
+                    let session = PgSession {
+                        statement_timeout_ms: Some(millis),
+                        prepared_statements: true,
+                    };
+                    (session, None)
+                } else {
+                    let session = PgSession {
+                        statement_timeout_ms: None,
+                        prepared_statements: false,
+                    };
+                    let begin = format!("BEGIN; SET LOCAL statement_timeout = {millis}");
+                    (session, Some(Arc::from(begin)))
+                };
+                config.custom_setup = Box::new(move |url| establish_pg(url, session));
                 let manager =
                     AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
                 let pool = Pool::builder(manager)
@@ -230,9 +294,16 @@ impl DbPool {
                     .build()
                     .context("building the PostgreSQL pool")?;
                 let conn = Object::take(pool.get().await.context("connecting to PostgreSQL")?);
+                let pool = PgPool { pool, pooler_begin };
                 tokio::task::spawn_blocking(move || {
                     let mut wrapper = AsyncConnectionWrapper::<AsyncPgConnection>::from(conn);
-                    run_migrations(&mut wrapper, PG_MIGRATIONS)
+                    if prepared_statements {
+                        run_migrations(&mut wrapper, PG_MIGRATIONS)
+                    } else {
+                        // Behind a pooler the harness's own queries need one server
+                        // connection too: all of it in one transaction.
+                        wrapper.transaction(|c| run_migrations(c, PG_MIGRATIONS))
+                    }
                 })
                 .await??;
                 Self::Postgres(pool)
@@ -275,7 +346,10 @@ impl DbPool {
     /// Checks out a connection, waiting at most the configured timeout.
     pub async fn get(&self) -> Result<DbConn, crate::error::AppError> {
         Ok(match self {
-            Self::Postgres(pool) => DbConn::Postgres(pool.get().await?),
+            Self::Postgres(PgPool { pool, pooler_begin }) => DbConn::Postgres(PgConn {
+                conn: pool.get().await?,
+                pooler_begin: pooler_begin.clone(),
+            }),
             Self::Sqlite(pool) => DbConn::Sqlite(pool.get().await?),
         })
     }
@@ -294,7 +368,7 @@ impl DbPool {
     /// Stops handing out connections and closes the idle ones.
     pub fn close(&self) {
         match self {
-            Self::Postgres(pool) => pool.close(),
+            Self::Postgres(pg) => pg.pool.close(),
             Self::Sqlite(pool) => pool.close(),
         }
     }
@@ -302,7 +376,7 @@ impl DbPool {
     /// The pool's size, idle connections and waiters, for metrics.
     pub fn status(&self) -> deadpool::Status {
         match self {
-            Self::Postgres(pool) => pool.status(),
+            Self::Postgres(pg) => pg.pool.status(),
             Self::Sqlite(pool) => pool.status(),
         }
     }

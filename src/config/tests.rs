@@ -65,3 +65,26 @@ fn websocket_settings_have_the_contract_defaults() {
     assert!(legacy.ws_legacy_protocol);
     assert!(Settings::try_parse_from(["todo-graphql", "--ws-max-message-bytes", "10"]).is_err());
 }
+
+#[test]
+fn pooler_settings_default_to_a_direct_connection() {
+    let settings =
+        Settings::try_parse_from(["todo-graphql", "--database-url", "postgres://u@h/db"])
+            .map_err(|e| e.to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert!(settings.database_prepared_statements);
+    assert_eq!(settings.database_listen_url(), "postgres://u@h/db");
+    let pooled = Settings::try_parse_from([
+        "todo-graphql",
+        "--database-url",
+        "postgres://u@pooler/db",
+        "--database-listen-url",
+        "postgres://u@direct/db",
+        "--database-prepared-statements",
+        "false",
+    ])
+    .map_err(|e| e.to_string())
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!pooled.database_prepared_statements);
+    assert_eq!(pooled.database_listen_url(), "postgres://u@direct/db");
+}

@@ -7,7 +7,10 @@ use std::time::Duration;
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use futures_util::StreamExt as _;
 
-use super::{Target, parse_url, pg::establish_pg};
+use super::{
+    Target, parse_url,
+    pg::{PgSession, establish_pg},
+};
 
 /// What a [`listen`] task reports.
 #[derive(Debug)]
@@ -19,7 +22,8 @@ pub enum Listened {
     Notification(String),
 }
 
-/// On PostgreSQL, follows `LISTEN channel` on a dedicated connection, reconnecting after a
+/// On PostgreSQL, follows `LISTEN channel` on a dedicated connection to `url` (a direct
+/// one, never through a transaction-mode pooler), reconnecting after a
 /// failure, and sends what it hears to `tx`; ends when `tx` is closed. `None` on SQLite,
 /// where there is nobody else to hear from.
 pub fn listen(
@@ -52,8 +56,13 @@ async fn listen_once(
     channel: &str,
     tx: &tokio::sync::mpsc::UnboundedSender<Listened>,
 ) -> anyhow::Result<()> {
-    // No statement timeout: this connection waits on LISTEN for as long as it lives.
-    let mut conn: AsyncPgConnection = establish_pg(url, 0).await?;
+    // No statement timeout: this connection waits on LISTEN for as long as it lives. It
+    // must be a direct one (a transaction-mode pooler would drop the LISTEN at once).
+    let session = PgSession {
+        statement_timeout_ms: Some(0),
+        prepared_statements: true,
+    };
+    let mut conn: AsyncPgConnection = establish_pg(url, session).await?;
     let quoted = format!("LISTEN \"{}\"", channel.replace('"', "\"\""));
     diesel::sql_query(quoted).execute(&mut conn).await?;
     if tx.send(Listened::Connected).is_err() {

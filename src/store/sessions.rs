@@ -352,10 +352,11 @@ async fn tombstone(
                     .bind::<diesel::sql_types::Text, _>(REVOKED_CHANNEL)
                     .bind::<diesel::sql_types::Text, _>(&payload)
                     .execute(c)
-                    .await?;
+                    .await
+                    .map(drop)
             },
-            sqlite | _c | {}
-        );
+            sqlite | _c | Ok::<(), diesel::result::Error>(())
+        )?;
     }
     Ok(())
 }

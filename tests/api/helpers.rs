@@ -117,6 +117,32 @@ impl TestApp {
                 (database_url_for(&admin_url, &pg.name), Some(pg))
             }
         };
+        TestApp::start(dir, database_url, pg, extra).await
+    }
+
+    /// Starts the app on a fresh PostgreSQL database reached through the pooler at
+    /// `pooler_url` (its path replaced by the database's name), its LISTEN connections
+    /// direct, with extra settings; also returns the database's direct URL.
+    pub async fn spawn_pooled(pooler_url: &str, extra: &[&str]) -> (TestApp, String) {
+        let dir = tempfile::tempdir().expect("a temp dir for the test");
+        let admin_url = std::env::var("TEST_DATABASE_URL")
+            .expect("TEST_DATABASE_URL is needed behind the pooler too");
+        let pg = create_pg_database(&admin_url).await;
+        let direct = database_url_for(&admin_url, &pg.name);
+        let pooled = database_url_for(pooler_url, &pg.name);
+        let mut settings = vec!["--database-listen-url", direct.as_str()];
+        settings.extend_from_slice(extra);
+        let app = TestApp::start(dir, pooled, Some(pg), &settings).await;
+        (app, direct)
+    }
+
+    async fn start(
+        dir: TempDir,
+        database_url: String,
+        pg: Option<PgDatabase>,
+        extra: &[&str],
+    ) -> TestApp {
+        let data_dir = dir.path().to_str().expect("a UTF-8 temp dir").to_owned();
         let base = [
             "todo-graphql",
             "--listen-addr",

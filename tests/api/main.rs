@@ -20,6 +20,7 @@ mod keys;
 mod operating;
 mod paging;
 mod paging_filters;
+mod pooler;
 mod quotas;
 mod request_ids;
 mod security;
