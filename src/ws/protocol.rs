@@ -282,4 +282,70 @@ mod tests {
             r#"{"type":"complete","id":"1"}"#
         );
     }
+
+    /// Frames as a client may send them: JSON of any shape (nested up to the socket's
+    /// message cap), protocol-looking objects with wrong field types, and raw text.
+    fn frames() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "[a-z_]{0,12}".prop_map(Value::from),
+        ];
+        let json = leaf.prop_recursive(6, 64, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::btree_map(
+                    prop_oneof![
+                        Just("type".to_owned()),
+                        Just("id".to_owned()),
+                        Just("payload".to_owned()),
+                        Just("query".to_owned()),
+                        Just("variables".to_owned()),
+                        "[a-z]{1,6}",
+                    ],
+                    inner,
+                    0..5,
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        });
+        let kinds = prop_oneof![
+            Just("connection_init"),
+            Just("subscribe"),
+            Just("start"),
+            Just("complete"),
+            Just("stop"),
+            Just("ping"),
+            Just("pong"),
+            Just("connection_terminate"),
+        ];
+        prop_oneof![
+            json.clone().prop_map(|v| v.to_string()),
+            (kinds, json.clone(), json).prop_map(|(kind, id, payload)| {
+                serde_json::json!({ "type": kind, "id": id, "payload": payload }).to_string()
+            }),
+            ".{0,64}",
+            // Nesting far past what serde_json follows by default.
+            (1_usize..2_000).prop_map(|n| format!("{}{}", "[".repeat(n), "]".repeat(n))),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(400))]
+
+        /// Whatever a client sends, the parser answers (a message, or malformed: 4400)
+        /// without panicking, and only what the protocol names becomes a message.
+        #[test]
+        fn any_frame_is_parsed_or_refused(text in frames()) {
+            for protocol in [Protocol::TransportWs, Protocol::Legacy] {
+                if let Ok(Inbound::Subscribe { id, .. } | Inbound::Complete { id }) =
+                    protocol.parse(&text)
+                {
+                    proptest::prop_assert!(!id.is_empty());
+                }
+            }
+        }
+    }
 }
