@@ -352,3 +352,32 @@ async fn a_lost_notification_stream_gives_resync() {
     assert_eq!(e["todoId"], todo["id"]);
     a.shutdown().await;
 }
+
+backend_tests!(
+    a_cursor_from_inside_a_full_resync_gives_resync_first,
+    |app| {
+        let token = app.user("ann").await;
+        for title in ["a", "b"] {
+            app.create_todo(&token, json!({ "title": title })).await;
+        }
+        // The first page of a full resync: its cursor continues the pass, not the live log.
+        let page = app.changes_page(&token, None, Some(1)).await;
+        assert_eq!(page["fullResync"], true);
+        assert_eq!(page["hasMore"], true);
+        let cursor = page["cursor"].as_str().expect("a cursor");
+        let mut ws = app.ws_ready(Some(&token)).await;
+        ws.subscribe("e", EVENTS, json!({ "since": cursor })).await;
+        let resync = event(&mut ws, "e").await;
+        assert_eq!(kind(&resync), "RESYNC");
+        assert_eq!(
+            resync["cursor"], cursor,
+            "the client finishes its pass from there"
+        );
+        // Then live events as usual.
+        ws.assert_open().await;
+        let c = app.create_todo(&token, json!({ "title": "c" })).await;
+        let live = event(&mut ws, "e").await;
+        assert_eq!(kind(&live), "CREATED");
+        assert_eq!(live["todoId"], c["id"]);
+    }
+);
