@@ -90,7 +90,7 @@ impl Accounts {
         signup: Signup<'_>,
         meta: &RequestMeta,
     ) -> Result<SignedIn, AppError> {
-        self.limits.attempt_from(meta.ip)?;
+        self.limits.attempt(meta.ip, None).await?;
         let hints = password_policy::Hints {
             email: signup.email,
             display_name: signup.display_name,
@@ -121,8 +121,7 @@ impl Accounts {
         password: &str,
         meta: &RequestMeta,
     ) -> Result<SignedIn, AppError> {
-        self.limits.attempt_from(meta.ip)?;
-        self.limits.check_account(email)?;
+        self.limits.attempt(meta.ip, Some(email)).await?;
         let user = users::find_by_email(&mut self.db.get().await?, email).await?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         let password = password_policy::normalize(password);
@@ -132,7 +131,7 @@ impl Accounts {
                 self.rehash_if_outdated(&user, &proof, &password).await;
                 self.start_session(user, &proof, meta).await
             }
-            _ => Err(self.limits.login_failed(email)),
+            _ => Err(self.limits.login_failed(email).await),
         }
     }
 

@@ -21,8 +21,9 @@ use crate::{
         serve::{ServeOptions, Timeouts, serve},
     },
     metrics::Metrics,
+    shared_limits::{self, SharedLimits, Sweep},
     tombstone_purge::TombstonePurge,
-    write_limit::WriteLimit,
+    write_limit::{WriteLimit, WriteSync},
     ws::{Hub, WsOptions},
 };
 
@@ -37,6 +38,8 @@ pub struct Server {
     _revocations: Follower,
     ws: Hub,
     _purge: TombstonePurge,
+    _limits_sweep: Option<Sweep>,
+    _write_sync: Option<WriteSync>,
     _listening: Option<Listening>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
@@ -46,6 +49,7 @@ pub struct Server {
 /// background task.
 pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     let db = connect(&settings).await?;
+    let shared = shared_limits::shared(settings.rate_limit_store, &db)?;
     let listen_url = listen_url(&settings, &db);
     let (revocations, follower) =
         Revocations::follow(db.clone(), &listen_url, settings.revocation_poll_interval).await?;
@@ -54,13 +58,21 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
     let feed = ChangeFeed::new(db.clone(), metrics.clone());
     let listening = feed.listen(&listen_url)?;
     let (tokens, cursor_keys) = tokens(&settings, revocations.clone())?;
-    let accounts = accounts(&settings, &db, tokens.clone(), revocations.clone()).await?;
+    let shared = shared.then(|| SharedLimits::new(db.clone(), metrics.clone()));
+    let limits_sweep = shared.as_ref().map(SharedLimits::sweep);
+    let (writes, write_sync) = match &shared {
+        Some(store) => {
+            WriteLimit::shared(settings.write_rate_limit.0, store.clone(), metrics.clone())
+        }
+        None => (WriteLimit::new(settings.write_rate_limit.0), None),
+    };
+    let accounts = accounts(&settings, &db, tokens.clone(), revocations.clone(), shared).await?;
     let schema = graphql::build(
         AppState {
             db: db.clone(),
             accounts,
             max_todos: settings.max_todos_per_user,
-            writes: Arc::new(WriteLimit::new(settings.write_rate_limit.0)),
+            writes: Arc::new(writes),
             feed: feed.clone(),
             cursor_keys,
         },
@@ -105,6 +117,9 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
             let _ = stopped.await;
         },
     ));
+    if limits_sweep.is_some() {
+        tracing::info!("rate limits are shared through PostgreSQL (RATE_LIMIT_STORE)");
+    }
     if settings.production {
         tracing::info!(%addr, backend = db.backend(), "serving GraphQL at http://{addr}/graphql");
     } else {
@@ -116,6 +131,8 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         _revocations: follower,
         ws,
         _purge: purge,
+        _limits_sweep: limits_sweep,
+        _write_sync: write_sync,
         _listening: listening,
         stop,
         task,
@@ -169,12 +186,14 @@ fn tokens(settings: &Settings, revocations: Revocations) -> anyhow::Result<(Toke
     Ok((tokens, cursor_keys))
 }
 
-/// The account workflows over the pool, with their password hashing and rate limits.
+/// The account workflows over the pool, with their password hashing and rate limits (also
+/// counted in `shared` when given).
 async fn accounts(
     settings: &Settings,
     db: &DbPool,
     tokens: Tokens,
     revocations: Revocations,
+    shared: Option<SharedLimits>,
 ) -> anyhow::Result<Accounts> {
     // Half the cores hash at most, so a login storm leaves the rest to todo requests.
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
@@ -189,14 +208,19 @@ async fn accounts(
         settings.hashing_queue_timeout,
     )
     .await?;
+    let limits = RateLimits::new(
+        settings.auth_rate_limit_ip.0,
+        settings.auth_rate_limit_account.0,
+    );
+    let limits = match shared {
+        Some(store) => limits.shared_through(store),
+        None => limits,
+    };
     Ok(Accounts {
         db: db.clone(),
         tokens,
         passwords,
-        limits: Arc::new(RateLimits::new(
-            settings.auth_rate_limit_ip.0,
-            settings.auth_rate_limit_account.0,
-        )),
+        limits: Arc::new(limits),
         password_min_length: usize::from(settings.password_min_length),
         sessions: SessionSettings {
             refresh_ttl: settings.refresh_token_ttl,

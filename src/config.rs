@@ -173,6 +173,12 @@ pub struct Settings {
     #[arg(long, env = "AUTH_RATE_LIMIT_ACCOUNT", default_value = "10/5m", value_parser = parse_rate)]
     pub auth_rate_limit_account: RateLimit,
 
+    /// Where the auth and write limits count: `postgres` (shared by every replica on the
+    /// database), `memory` (each process its own) or `auto` (postgres on PostgreSQL, memory
+    /// on SQLite; `postgres` on SQLite is refused at start).
+    #[arg(long, env = "RATE_LIMIT_STORE", value_enum, default_value = "auto")]
+    pub rate_limit_store: RateLimitStore,
+
     /// Comma-separated origins allowed by CORS; `*` allows any (not with credentials).
     #[arg(
         long,
@@ -346,6 +352,17 @@ pub struct Settings {
     #[arg(long, env = "WS_MAX_SOCKETS_PER_USER", default_value_t = 20,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub ws_max_sockets_per_user: u32,
+}
+
+/// Where rate limits count (`RATE_LIMIT_STORE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RateLimitStore {
+    /// PostgreSQL when the database is PostgreSQL, else memory.
+    Auto,
+    /// Each process counts its own.
+    Memory,
+    /// Shared through the PostgreSQL database (in front of the in-memory counts).
+    Postgres,
 }
 
 /// The access-token signing algorithm.

@@ -24,6 +24,7 @@
 //! - [`request_meta`]: the caller's user agent and IP, for resolvers.
 //! - `tombstone_purge`: ends the tombstones of deleted todos after `SYNC_TOMBSTONE_TTL`.
 //! - `write_limit`: todo writes per account, checked by the todo mutations.
+//! - `shared_limits`: the auth and write limits shared by replicas through PostgreSQL.
 
 mod accounts;
 pub mod app;
@@ -37,6 +38,7 @@ pub(crate) mod graphql;
 pub(crate) mod http;
 pub(crate) mod metrics;
 pub(crate) mod request_meta;
+mod shared_limits;
 pub(crate) mod store;
 mod tombstone_purge;
 mod write_limit;

@@ -1,7 +1,7 @@
 //! Prometheus metrics, served at `GET /metrics`: GraphQL requests by operation and outcome,
 //! their latency, signup and login outcomes, the database pool, open HTTP connections, and
 //! the WebSockets: open, messages sent, subscription events sent and dropped, RESYNCs, and
-//! closes by code.
+//! closes by code; and the shared rate limits' fallbacks and write syncs.
 //!
 //! Operation names come from the parsed GraphQL document. They are still chosen by
 //! clients, so only the first [`MAX_OPERATION_NAMES`] distinct names get a label of their
@@ -36,6 +36,8 @@ pub struct Metrics {
     connections_open: IntGauge,
     connections_timed_out: IntCounterVec,
     ws: WsMetrics,
+    limit_fallbacks: IntCounterVec,
+    write_syncs: prometheus::IntCounter,
     names: Mutex<HashSet<String>>,
 }
 
@@ -154,6 +156,22 @@ impl Metrics {
         registry.register(Box::new(connections_open.clone()))?;
         registry.register(Box::new(connections_timed_out.clone()))?;
         let ws = WsMetrics::register(&registry)?;
+        let limit_fallbacks = IntCounterVec::new(
+            Opts::new(
+                "rate_limit_fallbacks_total",
+                "shared rate-limit statements the database did not answer in time, decided by \
+                 this process's in-memory limits instead, by limit: auth (the check before a \
+                 password hash), auth_failure (counting a failed one), write (a write sync)",
+            ),
+            &["limit"],
+        )?;
+        let write_syncs = prometheus::IntCounter::new(
+            "rate_limit_write_syncs_total",
+            "rounds of flushing this process's write counts to the shared limit and reading \
+             back the totals",
+        )?;
+        registry.register(Box::new(limit_fallbacks.clone()))?;
+        registry.register(Box::new(write_syncs.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -163,6 +181,8 @@ impl Metrics {
             connections_open,
             connections_timed_out,
             ws,
+            limit_fallbacks,
+            write_syncs,
             names: Mutex::new(HashSet::new()),
         })
     }
@@ -238,6 +258,16 @@ impl Metrics {
     /// Records a WebSocket closed with `code`.
     pub(crate) fn ws_closed(&self, code: u16) {
         self.ws.closed.with_label_values(&[&code.to_string()]).inc();
+    }
+
+    /// Records a shared rate-limit statement decided in memory instead (see the metric).
+    pub(crate) fn rate_limit_fallback(&self, limit: &str) {
+        self.limit_fallbacks.with_label_values(&[limit]).inc();
+    }
+
+    /// Records one round of the write limit's sync.
+    pub(crate) fn write_limit_synced(&self) {
+        self.write_syncs.inc();
     }
 
     /// The text exposition of every metric, with the pool sampled now.

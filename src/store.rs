@@ -9,10 +9,12 @@
 //! and its owner is what the claim finds out), and `sessions::purge` deletes expired
 //! tokens, sessions and tombstones of every account (housekeeping that no request drives).
 //! `changes::purge` is the same housekeeping for the tombstones of deleted todos.
+//! `rate_limits` holds no owned rows at all: counters keyed by IP, hashed email or user id.
 //! Two reads are likewise unscoped: `users::find_by_email` and
 //! `sessions::find_by_refresh_hash`, which find an owner from a credential.
 
 pub(crate) mod changes;
+pub(crate) mod rate_limits;
 mod schema;
 pub(crate) mod sessions;
 pub(crate) mod todos;

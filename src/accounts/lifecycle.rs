@@ -141,16 +141,15 @@ impl Accounts {
         password: &str,
         ip: Option<IpAddr>,
     ) -> Result<(users::User, Proof), AppError> {
-        self.limits.attempt_from(ip)?;
         let user = users::find(&mut self.db.get().await?, viewer.user_id())
             .await?
             .ok_or(AppError::Unauthenticated(AuthFailure::SessionRevoked))?;
-        self.limits.check_account(&user.email)?;
+        self.limits.attempt(ip, Some(&user.email)).await?;
         let normalized = password_policy::normalize(password);
         let hash = Some(user.password_hash.clone());
         match self.passwords.verify(&normalized, hash).await? {
             Some(proof) => Ok((user, proof)),
-            None => Err(self.limits.login_failed(&user.email)),
+            None => Err(self.limits.login_failed(&user.email).await),
         }
     }
 

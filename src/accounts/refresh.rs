@@ -78,7 +78,7 @@ impl Accounts {
         refresh_token: &str,
         ip: Option<std::net::IpAddr>,
     ) -> Result<SignedIn, AppError> {
-        self.limits.attempt_from(ip)?;
+        self.limits.attempt(ip, None).await?;
         let conn = &mut self.db.get().await?;
         let decided = conn
             .transaction(async |conn| self.refresh_in_transaction(conn, refresh_token).await)

@@ -25,6 +25,7 @@ mod quotas;
 mod request_ids;
 mod security;
 mod sessions;
+mod shared_limits;
 mod shutdown;
 mod sync;
 mod todos;

@@ -27,7 +27,7 @@ fn pgbouncer_url() -> Option<String> {
 /// Replica A and replica B on one fresh database through the pooler, LISTEN direct, the
 /// re-read of revocations an hour away (so only a notification can carry one in time);
 /// and the database's direct URL.
-async fn replicas(extra: &[&str]) -> Option<(TestApp, TestApp, String)> {
+pub(crate) async fn replicas(extra: &[&str]) -> Option<(TestApp, TestApp, String)> {
     let pooler = pgbouncer_url()?;
     assert!(
         std::env::var("TEST_DATABASE_URL").is_ok(),
