@@ -1,0 +1,383 @@
+// The viewer's todos as the app shows them: the server's copy (a full pull through `changes`,
+// then `todoEvents` from its cursor) with the outbox of unsent writes applied on top. Every
+// write goes through the outbox, online or not, so an offline edit and an online one take the
+// same path: creates carry a `clientId` and updates an `expectedVersion`, so a replay after a
+// lost answer or a reload never applies anything twice. The outbox lives in localStorage and
+// holds todos only, never a token.
+import type { CombinedError } from "urql";
+import { client, onReconnect } from "./client";
+import type { TodoFieldsFragment as Todo, UpdateTodoInput } from "./gql/graphql";
+import {
+  Changes,
+  ClearCompleted,
+  CreateTodo,
+  DeleteTodo,
+  SetAllCompleted,
+  TodoById,
+  TodoEvents,
+  UpdateTodo,
+} from "./operations";
+
+/** One row of the list. `key` is stable from the first keystroke to the server's answer. */
+export type Item = { key: string; title: string; completed: boolean };
+
+/** Something the person should know about: an edit refused as a conflict, a failed write. */
+export type Notice = { id: number; kind: "conflict" | "error"; message: string };
+
+type Edit = { title?: string; completed?: boolean };
+type Op =
+  | { kind: "create"; clientId: string; title: string; completed: boolean }
+  | { kind: "update"; key: string; edit: Edit; baseVersion: number | null }
+  | { kind: "delete"; key: string }
+  | { kind: "setAll"; completed: boolean }
+  | { kind: "clearCompleted" };
+
+type Outcome = "done" | "later";
+
+/** What the components render. */
+export type Snapshot = { ready: boolean; items: Item[]; notices: Notice[]; pending: number };
+
+const RETRY_MS = 3000;
+
+function keyOf(todo: Todo): string {
+  return todo.clientId ?? todo.id;
+}
+
+function codeOf(error: CombinedError | undefined): string | undefined {
+  return error?.graphQLErrors[0]?.extensions?.code as string | undefined;
+}
+
+/** The todos of one signed-in viewer; `stop()` when they sign out. */
+export class TodoSync {
+  private server = new Map<string, Todo>();
+  private deleted = new Set<string>();
+  private cursor: string | null = null;
+  private outbox: Op[];
+  private notices: Notice[] = [];
+  private nextNotice = 1;
+  private ready = false;
+  private flushing = false;
+  private stopped = false;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private events: { unsubscribe(): void } | null = null;
+  private pulling: Promise<void> = Promise.resolve();
+  private listeners = new Set<() => void>();
+  private snapshot: Snapshot = { ready: false, items: [], notices: [], pending: 0 };
+  private readonly storageKey: string;
+  private readonly cleanups: Array<() => void> = [];
+
+  constructor(viewerId: string) {
+    this.storageKey = `todo-graphql-outbox:${viewerId}`;
+    this.outbox = this.load();
+    const online = () => void this.flush();
+    window.addEventListener("online", online);
+    this.cleanups.push(() => window.removeEventListener("online", online));
+    this.cleanups.push(onReconnect(() => this.follow()));
+    void this.start();
+  }
+
+  /** For `useSyncExternalStore`. */
+  subscribe = (listener: () => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  /** For `useSyncExternalStore`. */
+  getSnapshot = () => this.snapshot;
+
+  /** Stops following the server (sign-out); the outbox stays for this viewer's next visit. */
+  stop() {
+    this.stopped = true;
+    this.events?.unsubscribe();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.cleanups.forEach((cleanup) => cleanup());
+  }
+
+  add(title: string) {
+    const trimmed = title.trim();
+    if (!trimmed) return;
+    this.enqueue({ kind: "create", clientId: crypto.randomUUID(), title: trimmed, completed: false });
+  }
+
+  rename(key: string, title: string) {
+    const trimmed = title.trim();
+    if (!trimmed) return this.remove(key);
+    this.edit(key, { title: trimmed });
+  }
+
+  toggle(key: string, completed: boolean) {
+    this.edit(key, { completed });
+  }
+
+  remove(key: string) {
+    if (!this.view().some((item) => item.key === key)) return;
+    const last = this.outbox.length > 1 || !this.flushing ? this.outbox.at(-1) : undefined;
+    if (last?.kind === "create" && last.clientId === key) {
+      // Never sent: forget it rather than create and delete it.
+      this.outbox.pop();
+      this.changed();
+      return;
+    }
+    this.enqueue({ kind: "delete", key });
+  }
+
+  setAll(completed: boolean) {
+    this.enqueue({ kind: "setAll", completed });
+  }
+
+  clearCompleted() {
+    this.enqueue({ kind: "clearCompleted" });
+  }
+
+  dismiss(id: number) {
+    this.notices = this.notices.filter((notice) => notice.id !== id);
+    this.publish();
+  }
+
+  private edit(key: string, edit: Edit) {
+    const item = this.view().find((candidate) => candidate.key === key);
+    if (!item) return;
+    if ((edit.title ?? item.title) === item.title && (edit.completed ?? item.completed) === item.completed) return;
+    // The newest op may be merged into while it waits; the one being sent may not.
+    const last = this.outbox.length > 1 || !this.flushing ? this.outbox.at(-1) : undefined;
+    if (last?.kind === "create" && last.clientId === key) {
+      Object.assign(last, edit);
+      this.changed();
+      return;
+    }
+    if (last?.kind === "update" && last.key === key) {
+      Object.assign(last.edit, edit);
+      this.changed();
+      return;
+    }
+    const pendingForKey = this.outbox.some((op) => ("key" in op ? op.key === key : op.kind === "create" && op.clientId === key));
+    const todo = this.serverByKey(key);
+    // An edit on top of our own unsent one is checked against the version that one produces.
+    const baseVersion = pendingForKey || !todo ? null : todo.version;
+    this.enqueue({ kind: "update", key, edit, baseVersion });
+  }
+
+  private enqueue(op: Op) {
+    this.outbox.push(op);
+    this.changed();
+    void this.flush();
+  }
+
+  private changed() {
+    this.save();
+    this.publish();
+  }
+
+  private async start() {
+    await this.pull();
+    if (this.stopped) return;
+    this.ready = true;
+    this.publish();
+    this.follow();
+    void this.flush();
+  }
+
+  /** (Re)subscribes to `todoEvents` from the last cursor seen, so nothing is missed or lost. */
+  private follow() {
+    if (this.stopped) return;
+    this.events?.unsubscribe();
+    this.events = client.subscription(TodoEvents, { since: this.cursor }).subscribe((result) => {
+      const event = result.data?.todoEvents;
+      if (!event) return;
+      if (event.kind === "RESYNC") {
+        this.cursor = event.cursor;
+        void this.pull();
+        return;
+      }
+      if (event.kind === "DELETED" && event.todoId) this.forget(event.todoId);
+      else if (event.todo) this.upsert(event.todo);
+      this.cursor = event.cursor;
+      this.publish();
+    });
+  }
+
+  /** Pulls the changes after the cursor (all todos without one); one pull at a time. */
+  private pull(): Promise<void> {
+    this.pulling = this.pulling.then(async () => {
+      let first = true;
+      for (;;) {
+        const result = await client.query(Changes, { since: this.cursor }).toPromise();
+        const page = result.data?.changes;
+        if (!page || this.stopped) return;
+        if (page.fullResync && first) this.server.clear();
+        first = false;
+        page.upserted.forEach((todo) => this.upsert(todo));
+        page.deletedIds.forEach((id) => this.forget(id));
+        this.cursor = page.cursor;
+        if (!page.hasMore) break;
+      }
+      this.publish();
+    });
+    return this.pulling;
+  }
+
+  private upsert(todo: Todo) {
+    if (this.deleted.has(todo.id)) return;
+    const known = this.server.get(todo.id);
+    if (!known || known.version <= todo.version) this.server.set(todo.id, todo);
+  }
+
+  private forget(id: string) {
+    this.deleted.add(id);
+    this.server.delete(id);
+  }
+
+  private serverByKey(key: string): Todo | undefined {
+    for (const todo of this.server.values()) if (keyOf(todo) === key) return todo;
+    return undefined;
+  }
+
+  /** Sends the outbox in order, each op until it is answered; stops while offline. */
+  private async flush() {
+    if (this.flushing || this.stopped || !this.ready) return;
+    this.flushing = true;
+    try {
+      while (this.outbox.length > 0 && !this.stopped) {
+        const outcome = await this.send(this.outbox[0]);
+        if (outcome === "later") {
+          this.retryTimer ??= setTimeout(() => {
+            this.retryTimer = null;
+            void this.flush();
+          }, RETRY_MS);
+          return;
+        }
+        this.outbox.shift();
+        this.changed();
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private async send(op: Op): Promise<Outcome> {
+    switch (op.kind) {
+      case "create": {
+        const input = { title: op.title, completed: op.completed || undefined, clientId: op.clientId };
+        const result = await client.mutation(CreateTodo, { input }).toPromise();
+        if (result.data) this.upsert(result.data.createTodo);
+        return this.settle(result.error, `“${op.title}” could not be saved`);
+      }
+      case "update": {
+        const todo = this.serverByKey(op.key);
+        if (!todo) return "done"; // deleted meanwhile, here or elsewhere
+        const input: UpdateTodoInput = op.edit;
+        const expectedVersion = op.baseVersion ?? todo.version;
+        const result = await client.mutation(UpdateTodo, { id: todo.id, input, expectedVersion }).toPromise();
+        if (result.data) this.upsert(result.data.updateTodo);
+        if (codeOf(result.error) === "CONFLICT") return this.conflict(todo, op.edit);
+        return this.settle(result.error, `The change to “${todo.title}” could not be saved`);
+      }
+      case "delete": {
+        const todo = this.serverByKey(op.key);
+        if (!todo) return "done";
+        const result = await client.mutation(DeleteTodo, { id: todo.id }).toPromise();
+        if (result.data || codeOf(result.error) === "NOT_FOUND") {
+          this.forget(todo.id);
+          return "done";
+        }
+        return this.settle(result.error, `“${todo.title}” could not be deleted`);
+      }
+      case "setAll": {
+        const result = await client.mutation(SetAllCompleted, { completed: op.completed }).toPromise();
+        result.data?.setAllTodosCompleted.todos.forEach((todo) => this.upsert(todo));
+        return this.settle(result.error, "Marking every todo could not be saved");
+      }
+      case "clearCompleted": {
+        const result = await client.mutation(ClearCompleted, {}).toPromise();
+        result.data?.clearCompletedTodos.deletedIds.forEach((id) => this.forget(id));
+        return this.settle(result.error, "Clearing the completed todos failed");
+      }
+    }
+  }
+
+  /** Offline or throttled: try again later. Refused: tell the person and move on. */
+  private settle(error: CombinedError | undefined, what: string): Outcome {
+    if (!error) return "done";
+    if (error.networkError || codeOf(error) === "RATE_LIMITED" || codeOf(error) === "UNAUTHENTICATED") return "later";
+    if (codeOf(error) !== "NOT_FOUND") this.notify("error", `${what}: ${error.graphQLErrors[0]?.message ?? error.message}`);
+    return "done";
+  }
+
+  /**
+   * Someone changed the todo after the edit was made. If the server already holds what the
+   * edit wanted (an earlier attempt whose answer was lost), nothing is wrong; otherwise the
+   * edit is dropped and the person is told, rather than overwriting the other change.
+   */
+  private async conflict(todo: Todo, edit: Edit): Promise<Outcome> {
+    const result = await client.query(TodoById, { id: todo.id }).toPromise();
+    if (result.error?.networkError) return "later";
+    const current = result.data?.todo;
+    if (!current) return "done";
+    this.upsert(current);
+    const applied = (edit.title ?? current.title) === current.title && (edit.completed ?? current.completed) === current.completed;
+    if (!applied) {
+      const wanted = edit.title !== undefined ? `“${edit.title}”` : edit.completed ? "completed" : "not completed";
+      this.notify(
+        "conflict",
+        `“${todo.title}” was changed on another device (now “${current.title}”), so your change to ${wanted} was not saved.`,
+      );
+    }
+    return "done";
+  }
+
+  private notify(kind: Notice["kind"], message: string) {
+    this.notices = [...this.notices, { id: this.nextNotice++, kind, message }];
+    this.publish();
+  }
+
+  /** The server's todos, oldest first, with the unsent writes applied in order. */
+  private view(): Item[] {
+    const sorted = [...this.server.values()].sort(
+      (a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id),
+    );
+    const items = new Map<string, Item>(
+      sorted.map((todo) => [keyOf(todo), { key: keyOf(todo), title: todo.title, completed: todo.completed }]),
+    );
+    for (const op of this.outbox) {
+      switch (op.kind) {
+        case "create":
+          if (!items.has(op.clientId)) items.set(op.clientId, { key: op.clientId, title: op.title, completed: op.completed });
+          break;
+        case "update": {
+          const item = items.get(op.key);
+          if (item) items.set(op.key, { ...item, ...op.edit });
+          break;
+        }
+        case "delete":
+          items.delete(op.key);
+          break;
+        case "setAll":
+          for (const [key, item] of items) items.set(key, { ...item, completed: op.completed });
+          break;
+        case "clearCompleted":
+          for (const [key, item] of items) if (item.completed) items.delete(key);
+          break;
+      }
+    }
+    return [...items.values()];
+  }
+
+  private publish() {
+    this.snapshot = { ready: this.ready, items: this.view(), notices: this.notices, pending: this.outbox.length };
+    this.listeners.forEach((listener) => listener());
+  }
+
+  private load(): Op[] {
+    try {
+      const stored = localStorage.getItem(this.storageKey);
+      return stored ? (JSON.parse(stored) as Op[]) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  private save() {
+    if (this.outbox.length === 0) localStorage.removeItem(this.storageKey);
+    else localStorage.setItem(this.storageKey, JSON.stringify(this.outbox));
+  }
+}
