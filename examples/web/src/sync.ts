@@ -60,7 +60,7 @@ export class TodoSync {
   private stopped = false;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private events: { unsubscribe(): void } | null = null;
-  private pulling: Promise<void> = Promise.resolve();
+  private pulling: Promise<unknown> = Promise.resolve();
   private listeners = new Set<() => void>();
   private snapshot: Snapshot = { ready: false, items: [], notices: [], pending: 0 };
   private readonly storageKey: string;
@@ -111,10 +111,10 @@ export class TodoSync {
 
   remove(key: string) {
     if (!this.view().some((item) => item.key === key)) return;
-    const last = this.outbox.length > 1 || !this.flushing ? this.outbox.at(-1) : undefined;
-    if (last?.kind === "create" && last.clientId === key) {
-      // Never sent: forget it rather than create and delete it.
-      this.outbox.pop();
+    const waiting = this.waitingFor(key);
+    if (waiting?.kind === "create") {
+      // Never sent: forget it (and its edits) rather than create and delete it.
+      this.outbox = this.outbox.filter((op) => op !== waiting && !("key" in op && op.key === key));
       this.changed();
       return;
     }
@@ -138,15 +138,9 @@ export class TodoSync {
     const item = this.view().find((candidate) => candidate.key === key);
     if (!item) return;
     if ((edit.title ?? item.title) === item.title && (edit.completed ?? item.completed) === item.completed) return;
-    // The newest op may be merged into while it waits; the one being sent may not.
-    const last = this.outbox.length > 1 || !this.flushing ? this.outbox.at(-1) : undefined;
-    if (last?.kind === "create" && last.clientId === key) {
-      Object.assign(last, edit);
-      this.changed();
-      return;
-    }
-    if (last?.kind === "update" && last.key === key) {
-      Object.assign(last.edit, edit);
+    const waiting = this.waitingFor(key);
+    if (waiting?.kind === "create" || waiting?.kind === "update") {
+      Object.assign(waiting.kind === "create" ? waiting : waiting.edit, edit);
       this.changed();
       return;
     }
@@ -155,6 +149,23 @@ export class TodoSync {
     // An edit on top of our own unsent one is checked against the version that one produces.
     const baseVersion = pendingForKey || !todo ? null : todo.version;
     this.enqueue({ kind: "update", key, edit, baseVersion });
+  }
+
+  /**
+   * The unsent create or update of `key` that a new edit can be folded into: the latest op
+   * for that key, if nothing that touches every todo (toggle all, clear completed) came after
+   * it and it is not being sent right now.
+   */
+  private waitingFor(key: string): Extract<Op, { kind: "create" | "update" }> | undefined {
+    for (let i = this.outbox.length - 1; i >= 0; i -= 1) {
+      const op = this.outbox[i];
+      if (op.kind === "setAll" || op.kind === "clearCompleted") return undefined;
+      const target = op.kind === "create" ? op.clientId : op.key;
+      if (target !== key) continue;
+      if (i === 0 && this.flushing) return undefined;
+      return op.kind === "delete" ? undefined : op;
+    }
+    return undefined;
   }
 
   private enqueue(op: Op) {
@@ -169,7 +180,7 @@ export class TodoSync {
   }
 
   private async start() {
-    await this.pull();
+    while (!(await this.pull()) && !this.stopped) await new Promise((r) => setTimeout(r, RETRY_MS));
     if (this.stopped) return;
     this.ready = true;
     this.publish();
@@ -197,13 +208,13 @@ export class TodoSync {
   }
 
   /** Pulls the changes after the cursor (all todos without one); one pull at a time. */
-  private pull(): Promise<void> {
-    this.pulling = this.pulling.then(async () => {
+  private pull(): Promise<boolean> {
+    const pass = this.pulling.then(async () => {
       let first = true;
       for (;;) {
         const result = await client.query(Changes, { since: this.cursor }).toPromise();
         const page = result.data?.changes;
-        if (!page || this.stopped) return;
+        if (!page || this.stopped) return false;
         if (page.fullResync && first) this.server.clear();
         first = false;
         page.upserted.forEach((todo) => this.upsert(todo));
@@ -212,8 +223,10 @@ export class TodoSync {
         if (!page.hasMore) break;
       }
       this.publish();
+      return true;
     });
-    return this.pulling;
+    this.pulling = pass.then(() => undefined);
+    return pass;
   }
 
   private upsert(todo: Todo) {

@@ -1,0 +1,120 @@
+// Writes made offline are kept, shown, and sent exactly once when the browser is back; an
+// edit that lost to another device's is shown as a conflict.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  addTodos,
+  apiLogin,
+  eventually,
+  freshEmail,
+  launch,
+  logIn,
+  openApp,
+  serverTodos,
+  signUp,
+  titles,
+} from "./helpers.mjs";
+
+describe("offline", () => {
+  let browser;
+  before(async () => {
+    browser = await launch();
+  });
+  after(async () => {
+    await browser?.close();
+  });
+
+  const outboxEmpty = (page) => page.waitForFunction(() => localStorage.length === 0, null, { timeout: 10_000 });
+
+  test("adds and edits made offline are shown, kept, and replayed exactly once", async () => {
+    const email = freshEmail("offline");
+    const { context, page } = await openApp(browser);
+    await signUp(page, email);
+    await addTodos(page, "online before");
+    await outboxEmpty(page);
+    const token = await apiLogin(email);
+    const [before] = await serverTodos(token);
+
+    await context.setOffline(true);
+    await addTodos(page, "made offline");
+    const item = (n) => page.locator("ul.todo-list > li").nth(n);
+    await item(0).locator("label").dblclick();
+    await item(0).locator("input.edit").fill("edited offline");
+    await item(0).locator("input.edit").press("Enter");
+    await item(1).locator("input.toggle").check();
+    assert.deepEqual(await titles(page), ["edited offline", "made offline"]);
+    assert.equal(await item(1).getAttribute("class"), "completed");
+    // Kept for the reload-proof outbox, and nothing reached the server.
+    assert.ok(await page.evaluate(() => localStorage.length > 0));
+    await page.waitForTimeout(500);
+    assert.deepEqual((await serverTodos(token)).map((t) => t.title), ["online before"]);
+
+    await context.setOffline(false);
+    await outboxEmpty(page);
+    // Give a duplicate replay, if there were one, time to land before counting.
+    await page.waitForTimeout(500);
+    const after = await serverTodos(token);
+    assert.equal(after.filter((t) => t.title === "made offline").length, 1, "exactly one todo made offline");
+    assert.equal(after.length, 2);
+    const edited = after.find((t) => t.id === before.id);
+    assert.equal(edited.title, "edited offline");
+    assert.equal(edited.version, before.version + 1, "the offline edit was applied once");
+    const made = after.find((t) => t.title === "made offline");
+    assert.equal(made.completed, true);
+    assert.equal(made.version, 1, "created completed in one write");
+    assert.deepEqual(await titles(page), ["edited offline", "made offline"]);
+    await context.close();
+  });
+
+  test("the outbox survives a reload while the server is unreachable", async () => {
+    const email = freshEmail("outbox");
+    const { context, page } = await openApp(browser);
+    await signUp(page, email);
+    // The page is up but the API is not (a server restart, a flaky proxy).
+    await context.route("**/graphql", (route) => route.abort("connectionrefused"));
+    await addTodos(page, "survives the reload");
+    await page.reload();
+    await context.unroute("**/graphql");
+    await page.reload();
+    await page.locator("ul.todo-list > li").first().waitFor();
+    await outboxEmpty(page);
+    const token = await apiLogin(email);
+    await eventually(async () => (await serverTodos(token)).length === 1, 5000, "the replayed todo");
+    assert.deepEqual((await serverTodos(token)).map((t) => t.title), ["survives the reload"]);
+    await context.close();
+  });
+
+  test("an offline edit that another device overtook is shown as a conflict, not dropped silently", async () => {
+    const email = freshEmail("conflict");
+    const a = await openApp(browser);
+    await signUp(a.page, email);
+    await addTodos(a.page, "shared");
+    await outboxEmpty(a.page);
+    const b = await openApp(browser);
+    await logIn(b.page, email);
+    await b.page.locator("ul.todo-list > li").first().waitFor();
+
+    await a.context.setOffline(true);
+    await a.page.locator("ul.todo-list > li label").dblclick();
+    await a.page.locator("ul.todo-list > li input.edit").fill("A's offline title");
+    await a.page.locator("ul.todo-list > li input.edit").press("Enter");
+
+    await b.page.locator("ul.todo-list > li label").dblclick();
+    await b.page.locator("ul.todo-list > li input.edit").fill("B's title");
+    await b.page.locator("ul.todo-list > li input.edit").press("Enter");
+    await outboxEmpty(b.page);
+
+    await a.context.setOffline(false);
+    const conflict = a.page.locator(".conflict");
+    await conflict.waitFor({ timeout: 10_000 });
+    assert.match(await conflict.textContent(), /changed on another device/);
+    assert.match(await conflict.textContent(), /A's offline title/);
+    await eventually(async () => (await titles(a.page)).join() === "B's title", 5000, "B's title shown in A");
+    const token = await apiLogin(email);
+    const todos = await serverTodos(token);
+    assert.deepEqual(todos.map((t) => [t.title, t.version]), [["B's title", 2]]);
+    await a.page.locator(".conflict button.dismiss").click();
+    assert.equal(await a.page.locator(".conflict").count(), 0);
+    for (const s of [a, b]) await s.context.close();
+  });
+});
