@@ -18,12 +18,15 @@ export type Session =
 
 type AuthPayload = { accessToken: string; expiresAt: string; user: Viewer };
 
-/** Refresh this long before the access token expires, so no request is sent with a dead one. */
+/**
+ * Refresh this long before the access token expires, so no request is sent with a dead one:
+ * 30 s, or a third of the token's lifetime when it is short.
+ */
 const REFRESH_MARGIN_MS = 30_000;
 /** Operations that must go out without an access token and never trigger a refresh. */
 const AUTH_OPERATIONS = new Set(["Login", "Signup", "Refresh"]);
 
-let access: { token: string; expiresAt: number } | null = null;
+let access: { token: string; expiresAt: number; margin: number } | null = null;
 let session: Session = { status: "loading" };
 let refreshing: Promise<boolean> | null = null;
 let socket: Socket | null = null;
@@ -67,7 +70,9 @@ export function onReconnect(listener: () => void): () => void {
 
 /** Takes the answer of a login, signup or refresh: the new access token and its viewer. */
 export function signedIn(payload: AuthPayload) {
-  access = { token: payload.accessToken, expiresAt: Date.parse(payload.expiresAt) };
+  const expiresAt = Date.parse(payload.expiresAt);
+  const margin = Math.min(REFRESH_MARGIN_MS, (expiresAt - Date.now()) / 3);
+  access = { token: payload.accessToken, expiresAt, margin };
   if (session.status !== "signedIn" || session.viewer.id !== payload.user.id) {
     setSession({ status: "signedIn", viewer: payload.user });
   }
@@ -106,8 +111,12 @@ export function refreshAccess(): Promise<boolean> {
   return refreshing;
 }
 
+function expiresSoon(token: NonNullable<typeof access>): boolean {
+  return token.expiresAt - Date.now() < token.margin;
+}
+
 async function freshAccessToken(): Promise<string | null> {
-  if (!access || access.expiresAt - Date.now() < REFRESH_MARGIN_MS) await refreshAccess();
+  if (!access || expiresSoon(access)) await refreshAccess();
   return access?.token ?? null;
 }
 
@@ -163,7 +172,7 @@ export const client = new Client({
         },
         willAuthError(operation) {
           if (AUTH_OPERATIONS.has(operationName(operation) ?? "") || session.status !== "signedIn") return false;
-          return !access || access.expiresAt - Date.now() < REFRESH_MARGIN_MS;
+          return !access || expiresSoon(access);
         },
         didAuthError(error, operation) {
           return !AUTH_OPERATIONS.has(operationName(operation) ?? "") && isUnauthenticated(error);

@@ -26,10 +26,10 @@ export function launch() {
 }
 
 /** A new browser context (its own cookie jar and storage: another device) with a page on the app. */
-export async function openApp(browser, path = "/") {
+export async function openApp(browser, path = "/", appUrl = APP_URL) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(APP_URL + path);
+  await page.goto(appUrl + path);
   return { context, page };
 }
 

@@ -127,4 +127,38 @@ describe("live updates", () => {
     assert.deepEqual(await titles(a.page), ["private 1", "private 2"]);
     for (const s of [a, a2, other]) await s.context.close();
   });
+
+  test("after a dropped socket the list catches up, resuming todoEvents from the last cursor", async () => {
+    const email = freshEmail("resume");
+    const a = await openApp(browser);
+    // The test stands between the page and the server's socket, so it can cut it.
+    const sockets = [];
+    const sinces = [];
+    await a.page.routeWebSocket(/\/graphql$/, (page) => {
+      const server = page.connectToServer();
+      sockets.push(page);
+      page.onMessage((message) => {
+        const parsed = JSON.parse(String(message));
+        if (parsed.type === "subscribe" && parsed.payload.query.includes("todoEvents")) {
+          sinces.push(parsed.payload.variables?.since ?? null);
+        }
+        server.send(message);
+      });
+      server.onMessage((message) => page.send(message));
+    });
+    await signUp(a.page, email);
+    const b = await openApp(browser);
+    await logIn(b.page, email);
+    await addTodos(b.page, "before the drop");
+    await a.page.getByText("before the drop").waitFor({ timeout: 1000 });
+
+    await sockets[0].close({ code: 1012, reason: "restarting" });
+    await addTodos(b.page, "while A was away");
+    await a.page.getByText("while A was away").waitFor({ timeout: 10_000 });
+    assert.deepEqual(await titles(a.page), ["before the drop", "while A was away"]);
+    assert.ok(sockets.length >= 2, "the app reconnected");
+    const resumedFrom = sinces.at(-1);
+    assert.ok(resumedFrom && resumedFrom !== sinces[0], "resubscribed from a newer cursor than the first");
+    for (const s of [a, b]) await s.context.close();
+  });
 });

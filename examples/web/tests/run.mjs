@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Runs the browser tests: starts the real API (the binary given as the first argument, or
 // TODO_GRAPHQL_BIN) on a fresh SQLite database in a temp directory, starts `vite preview` of
-// the built app in front of it, runs every tests/*.test.mjs in headless Chromium, and stops
-// both. Usage: node tests/run.mjs ../../target/debug/todo-graphql   (after `npm run build`)
+// the built app in front of it (twice: a second pair issues 6-second access tokens), runs
+// every tests/*.test.mjs in headless Chromium, and stops them all. Usage: node tests/run.mjs ../../target/debug/todo-graphql   (after `npm run build`)
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -81,13 +81,15 @@ function stopAll() {
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), "todo-web-e2e-"));
-const started = Date.now();
-let code = 1;
-try {
+
+/** The API on a fresh database and `vite preview` in front of it, each on a free port. */
+async function startStack(name, serverEnv) {
   const apiPort = await freePort();
   const appPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const appUrl = `http://127.0.0.1:${appPort}`;
+  const dir = join(dataDir, name);
+  mkdirSync(dir);
   const api = start(
     binary,
     [],
@@ -95,27 +97,37 @@ try {
       env: {
         ...process.env,
         LISTEN_ADDR: `127.0.0.1:${apiPort}`,
-        DATABASE_URL: `sqlite://${join(dataDir, "todo.db")}`,
-        DATA_DIR: dataDir,
+        DATABASE_URL: `sqlite://${join(dir, "todo.db")}`,
+        DATA_DIR: dir,
         CORS_ALLOWED_ORIGINS: appUrl,
         // Every browser of the suite comes from 127.0.0.1 through the proxy: one IP.
         AUTH_RATE_LIMIT_IP: "off",
         // Small, so the rate-limit test reaches it in a few attempts; each test has its own account.
         AUTH_RATE_LIMIT_ACCOUNT: "3/5m",
         RUST_LOG: process.env.RUST_LOG ?? "warn",
+        ...serverEnv,
       },
     },
-    "server",
+    `server (${name})`,
   );
-  await waitFor(`${apiUrl}/healthz`, "the server", api);
   const vite = join(appDir, "node_modules", "vite", "bin", "vite.js");
   const preview = start(
     process.execPath,
-    [vite, "preview", "--port", String(appPort), "--strictPort"],
+    // Two previews of one project run at once here (and maybe a developer's own): no lock.
+    [vite, "preview", "--port", String(appPort), "--strictPort", "--bypass-lock"],
     { cwd: appDir, env: { ...process.env, API_URL: apiUrl } },
-    "vite preview",
+    `vite preview (${name})`,
   );
-  await waitFor(appUrl, "vite preview", preview);
+  await waitFor(`${apiUrl}/healthz`, `the server (${name})`, api);
+  await waitFor(appUrl, `vite preview (${name})`, preview);
+  return { appUrl, apiUrl };
+}
+const started = Date.now();
+let code = 1;
+try {
+  const main = await startStack("main", {});
+  // A second pair whose access tokens live 6 s, for the test that they are renewed in time.
+  const shortTtl = await startStack("short-ttl", { ACCESS_TOKEN_TTL: "6s" });
 
   const files = readdirSync(here)
     .filter((name) => name.endsWith(".test.mjs"))
@@ -124,7 +136,13 @@ try {
   const filter = process.env.E2E_ONLY ? ["--test-name-pattern", process.env.E2E_ONLY] : [];
   const tests = spawn(process.execPath, ["--test", "--test-concurrency=1", ...filter, ...files], {
     stdio: "inherit",
-    env: { ...process.env, APP_URL: appUrl, API_URL: apiUrl },
+    env: {
+      ...process.env,
+      APP_URL: main.appUrl,
+      API_URL: main.apiUrl,
+      SHORT_TTL_APP_URL: shortTtl.appUrl,
+      SHORT_TTL_API_URL: shortTtl.apiUrl,
+    },
   });
   code = await new Promise((r) => tests.on("exit", (status) => r(status ?? 1)));
   if (code !== 0) {
