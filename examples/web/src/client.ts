@@ -13,7 +13,7 @@ export type Viewer = { id: string; email: string };
 /** What the app shows: nothing yet, the auth form, or the todos of `viewer`. */
 export type Session =
   | { status: "loading" }
-  | { status: "signedOut"; reason?: string }
+  | { status: "signedOut"; reason?: string; unreachable?: boolean }
   | { status: "signedIn"; viewer: Viewer };
 
 type AuthPayload = { accessToken: string; expiresAt: string; user: Viewer };
@@ -100,7 +100,11 @@ export function refreshAccess(): Promise<boolean> {
       return true;
     }
     if (result.error?.networkError) {
-      if (session.status === "loading") signOut("The server cannot be reached.");
+      // Signed in: keep going, the next request tries again. On load: say so, and retry.
+      if (session.status !== "signedIn") {
+        setSession({ status: "signedOut", reason: "The server cannot be reached; trying again…", unreachable: true });
+        retryRestore();
+      }
       return false;
     }
     signOut(session.status === "signedIn" ? "Your session has ended; please sign in again." : undefined);
@@ -113,6 +117,14 @@ export function refreshAccess(): Promise<boolean> {
 
 function expiresSoon(token: NonNullable<typeof access>): boolean {
   return token.expiresAt - Date.now() < token.margin;
+}
+
+let restoreTimer: ReturnType<typeof setTimeout> | null = null;
+function retryRestore() {
+  restoreTimer ??= setTimeout(() => {
+    restoreTimer = null;
+    if (session.status === "signedOut" && session.unreachable) void refreshAccess();
+  }, 3000);
 }
 
 async function freshAccessToken(): Promise<string | null> {

@@ -74,9 +74,10 @@ describe("offline", () => {
     await context.route("**/graphql", (route) => route.abort("connectionrefused"));
     await addTodos(page, "survives the reload");
     await page.reload();
+    await page.locator(".auth-error").getByText("cannot be reached").waitFor();
+    // The server is back: the app notices by itself, signs in by the cookie, sends the outbox.
     await context.unroute("**/graphql");
-    await page.reload();
-    await page.locator("ul.todo-list > li").first().waitFor();
+    await page.locator("ul.todo-list > li").first().waitFor({ timeout: 10_000 });
     await outboxEmpty(page);
     const token = await apiLogin(email);
     await eventually(async () => (await serverTodos(token)).length === 1, 5000, "the replayed todo");
