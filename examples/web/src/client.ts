@@ -13,7 +13,7 @@ export type Viewer = { id: string; email: string };
 /** What the app shows: nothing yet, the auth form, or the todos of `viewer`. */
 export type Session =
   | { status: "loading" }
-  | { status: "signedOut"; reason?: string; unreachable?: boolean }
+  | { status: "signedOut"; reason?: string; retrying?: boolean }
   | { status: "signedIn"; viewer: Viewer };
 
 type AuthPayload = { accessToken: string; expiresAt: string; user: Viewer };
@@ -89,7 +89,7 @@ export function signOut(reason?: string) {
 /**
  * Exchanges the refresh cookie for a new access token. One refresh runs at a time; callers
  * arriving meanwhile share its outcome. A refused refresh signs out; an unreachable server
- * leaves the session as it is, to be tried again.
+ * or a rate limit leaves the session as it is, to be tried again.
  */
 export function refreshAccess(): Promise<boolean> {
   refreshing ??= (async () => {
@@ -99,11 +99,17 @@ export function refreshAccess(): Promise<boolean> {
       signedIn(payload);
       return true;
     }
-    if (result.error?.networkError) {
-      // Signed in: keep going, the next request tries again. On load: say so, and retry.
+    const refusal = result.error?.graphQLErrors[0]?.extensions;
+    if (result.error?.networkError || refusal?.code === "RATE_LIMITED") {
+      // Not a verdict on the session. Signed in: keep going, the next request tries again.
+      // On load: say so, and try again by ourselves.
       if (session.status !== "signedIn") {
-        setSession({ status: "signedOut", reason: "The server cannot be reached; trying again…", unreachable: true });
-        retryRestore();
+        const wait = refusal?.code === "RATE_LIMITED" ? Number(refusal.retryAfter) || 3 : 3;
+        const reason = result.error?.networkError
+          ? "The server cannot be reached; trying again…"
+          : `Too many attempts; trying again in ${wait} seconds…`;
+        setSession({ status: "signedOut", reason, retrying: true });
+        retryRestore(wait * 1000);
       }
       return false;
     }
@@ -120,11 +126,11 @@ function expiresSoon(token: NonNullable<typeof access>): boolean {
 }
 
 let restoreTimer: ReturnType<typeof setTimeout> | null = null;
-function retryRestore() {
+function retryRestore(delayMs: number) {
   restoreTimer ??= setTimeout(() => {
     restoreTimer = null;
-    if (session.status === "signedOut" && session.unreachable) void refreshAccess();
-  }, 3000);
+    if (session.status === "signedOut" && session.retrying) void refreshAccess();
+  }, delayMs);
 }
 
 async function freshAccessToken(): Promise<string | null> {

@@ -144,10 +144,13 @@ export class TodoSync {
       this.changed();
       return;
     }
-    const pendingForKey = this.outbox.some((op) => ("key" in op ? op.key === key : op.kind === "create" && op.clientId === key));
+    const touchedByOwnWrite = this.outbox.some((op) =>
+      op.kind === "create" ? op.clientId === key : "key" in op ? op.key === key : true,
+    );
     const todo = this.serverByKey(key);
-    // An edit on top of our own unsent one is checked against the version that one produces.
-    const baseVersion = pendingForKey || !todo ? null : todo.version;
+    // An edit on top of our own unsent write (a bulk one included) is checked against the
+    // version that write produces, not the one shown now.
+    const baseVersion = touchedByOwnWrite || !todo ? null : todo.version;
     this.enqueue({ kind: "update", key, edit, baseVersion });
   }
 
