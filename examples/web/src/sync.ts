@@ -27,7 +27,7 @@ export type Notice = { id: number; kind: "conflict" | "error"; message: string }
 type Edit = { title?: string; completed?: boolean };
 type Op =
   | { kind: "create"; clientId: string; title: string; completed: boolean }
-  | { kind: "update"; key: string; edit: Edit; baseVersion: number | null }
+  | { kind: "update"; key: string; edit: Edit; baseVersion: number | null; was: string }
   | { kind: "delete"; key: string }
   | { kind: "setAll"; completed: boolean }
   | { kind: "clearCompleted" };
@@ -51,6 +51,8 @@ function codeOf(error: CombinedError | undefined): string | undefined {
 export class TodoSync {
   private server = new Map<string, Todo>();
   private deleted = new Set<string>();
+  /** Titles of deleted todos by key, to name them when an unsent edit of one is refused. */
+  private gone = new Map<string, string>();
   private cursor: string | null = null;
   private outbox: Op[];
   private notices: Notice[] = [];
@@ -151,7 +153,7 @@ export class TodoSync {
     // An edit on top of our own unsent write (a bulk one included) is checked against the
     // version that write produces, not the one shown now.
     const baseVersion = touchedByOwnWrite || !todo ? null : todo.version;
-    this.enqueue({ kind: "update", key, edit, baseVersion });
+    this.enqueue({ kind: "update", key, edit, baseVersion, was: item.title });
   }
 
   /**
@@ -239,6 +241,8 @@ export class TodoSync {
   }
 
   private forget(id: string) {
+    const todo = this.server.get(id);
+    if (todo) this.gone.set(keyOf(todo), todo.title);
     this.deleted.add(id);
     this.server.delete(id);
   }
@@ -280,12 +284,16 @@ export class TodoSync {
       }
       case "update": {
         const todo = this.serverByKey(op.key);
-        if (!todo) return "done"; // deleted meanwhile, here or elsewhere
+        if (!todo) return this.deletedElsewhere(this.gone.get(op.key));
         const input: UpdateTodoInput = op.edit;
         const expectedVersion = op.baseVersion ?? todo.version;
         const result = await client.mutation(UpdateTodo, { id: todo.id, input, expectedVersion }).toPromise();
         if (result.data) this.upsert(result.data.updateTodo);
-        if (codeOf(result.error) === "CONFLICT") return this.conflict(todo, op.edit);
+        if (codeOf(result.error) === "CONFLICT") return this.conflict(todo, op);
+        if (codeOf(result.error) === "NOT_FOUND") {
+          this.forget(todo.id);
+          return this.deletedElsewhere(todo.title);
+        }
         return this.settle(result.error, `The change to “${todo.title}” could not be saved`);
       }
       case "delete": {
@@ -324,20 +332,28 @@ export class TodoSync {
    * edit wanted (an earlier attempt whose answer was lost), nothing is wrong; otherwise the
    * edit is dropped and the person is told, rather than overwriting the other change.
    */
-  private async conflict(todo: Todo, edit: Edit): Promise<Outcome> {
+  private async conflict(todo: Todo, op: Extract<Op, { kind: "update" }>): Promise<Outcome> {
     const result = await client.query(TodoById, { id: todo.id }).toPromise();
     if (result.error?.networkError) return "later";
     const current = result.data?.todo;
-    if (!current) return "done";
+    if (!current) return this.deletedElsewhere(op.was);
     this.upsert(current);
+    const { edit } = op;
     const applied = (edit.title ?? current.title) === current.title && (edit.completed ?? current.completed) === current.completed;
     if (!applied) {
-      const wanted = edit.title !== undefined ? `“${edit.title}”` : edit.completed ? "completed" : "not completed";
-      this.notify(
-        "conflict",
-        `“${todo.title}” was changed on another device (now “${current.title}”), so your change to ${wanted} was not saved.`,
-      );
+      const change =
+        edit.title !== undefined ? `your change to “${edit.title}”` : `marking it ${edit.completed ? "completed" : "active"}`;
+      this.notify("conflict", `“${op.was}” was changed on another device (now “${current.title}”), so ${change} was not saved.`);
     }
+    return "done";
+  }
+
+  /**
+   * An unsent edit whose todo is gone. Our own deletes come after our edits in the outbox,
+   * so this one was made on another device: say so rather than drop the edit unseen.
+   */
+  private deletedElsewhere(title: string | undefined): Outcome {
+    if (title !== undefined) this.notify("conflict", `“${title}” was deleted on another device, so your change was not saved.`);
     return "done";
   }
 

@@ -85,37 +85,42 @@ describe("offline", () => {
     await context.close();
   });
 
-  test("an offline edit that another device overtook is shown as a conflict, not dropped silently", async () => {
+  test("offline edits that another device overtook are shown as conflicts, not dropped silently", async () => {
     const email = freshEmail("conflict");
     const a = await openApp(browser);
     await signUp(a.page, email);
-    await addTodos(a.page, "shared");
+    await addTodos(a.page, "shared", "doomed");
     await outboxEmpty(a.page);
     const b = await openApp(browser);
     await logIn(b.page, email);
-    await b.page.locator("ul.todo-list > li").first().waitFor();
+    await b.page.locator("ul.todo-list > li").nth(1).waitFor();
+    const item = (page, n) => page.locator("ul.todo-list > li").nth(n);
 
     await a.context.setOffline(true);
-    await a.page.locator("ul.todo-list > li label").dblclick();
-    await a.page.locator("ul.todo-list > li input.edit").fill("A's offline title");
-    await a.page.locator("ul.todo-list > li input.edit").press("Enter");
+    await item(a.page, 0).locator("label").dblclick();
+    await item(a.page, 0).locator("input.edit").fill("A's offline title");
+    await item(a.page, 0).locator("input.edit").press("Enter");
+    await item(a.page, 1).locator("input.toggle").check();
 
-    await b.page.locator("ul.todo-list > li label").dblclick();
-    await b.page.locator("ul.todo-list > li input.edit").fill("B's title");
-    await b.page.locator("ul.todo-list > li input.edit").press("Enter");
+    await item(b.page, 0).locator("label").dblclick();
+    await item(b.page, 0).locator("input.edit").fill("B's title");
+    await item(b.page, 0).locator("input.edit").press("Enter");
+    await item(b.page, 1).hover();
+    await item(b.page, 1).locator("button.destroy").click();
     await outboxEmpty(b.page);
 
     await a.context.setOffline(false);
-    const conflict = a.page.locator(".conflict");
-    await conflict.waitFor({ timeout: 10_000 });
-    assert.match(await conflict.textContent(), /changed on another device/);
-    assert.match(await conflict.textContent(), /A's offline title/);
-    await eventually(async () => (await titles(a.page)).join() === "B's title", 5000, "B's title shown in A");
+    const conflicts = a.page.locator(".conflict");
+    await conflicts.nth(1).waitFor({ timeout: 10_000 });
+    const messages = (await conflicts.allTextContents()).join("\n");
+    assert.match(messages, /“shared” was changed on another device \(now “B's title”\), so your change to “A's offline title” was not saved/);
+    assert.match(messages, /“doomed” was deleted on another device/);
+    await eventually(async () => (await titles(a.page)).join() === "B's title", 5000, "B's state shown in A");
     const token = await apiLogin(email);
     const todos = await serverTodos(token);
-    assert.deepEqual(todos.map((t) => [t.title, t.version]), [["B's title", 2]]);
-    await a.page.locator(".conflict button.dismiss").click();
-    assert.equal(await a.page.locator(".conflict").count(), 0);
+    assert.deepEqual(todos.map((t) => [t.title, t.version, t.completed]), [["B's title", 2, false]]);
+    await a.page.locator(".conflict button.dismiss").first().click();
+    assert.equal(await a.page.locator(".conflict").count(), 1);
     for (const s of [a, b]) await s.context.close();
   });
 });
