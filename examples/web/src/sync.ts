@@ -25,12 +25,14 @@ export type Item = { key: string; title: string; completed: boolean };
 export type Notice = { id: number; kind: "conflict" | "error"; message: string };
 
 type Edit = { title?: string; completed?: boolean };
-type Op =
+/** `attempted`: sent at least once, so the server may hold it already: never changed again. */
+type Op = { attempted?: boolean } & (
   | { kind: "create"; clientId: string; title: string; completed: boolean }
   | { kind: "update"; key: string; edit: Edit; baseVersion: number | null; was: string }
   | { kind: "delete"; key: string }
   | { kind: "setAll"; completed: boolean }
-  | { kind: "clearCompleted" };
+  | { kind: "clearCompleted" }
+);
 
 type Outcome = "done" | "later";
 
@@ -159,7 +161,7 @@ export class TodoSync {
   /**
    * The unsent create or update of `key` that a new edit can be folded into: the latest op
    * for that key, if nothing that touches every todo (toggle all, clear completed) came after
-   * it and it is not being sent right now.
+   * it and it was never sent (a replay must be the same request).
    */
   private waitingFor(key: string): Extract<Op, { kind: "create" | "update" }> | undefined {
     for (let i = this.outbox.length - 1; i >= 0; i -= 1) {
@@ -167,7 +169,7 @@ export class TodoSync {
       if (op.kind === "setAll" || op.kind === "clearCompleted") return undefined;
       const target = op.kind === "create" ? op.clientId : op.key;
       if (target !== key) continue;
-      if (i === 0 && this.flushing) return undefined;
+      if (op.attempted) return undefined;
       return op.kind === "delete" ? undefined : op;
     }
     return undefined;
@@ -258,7 +260,14 @@ export class TodoSync {
     this.flushing = true;
     try {
       while (this.outbox.length > 0 && !this.stopped) {
-        const outcome = await this.send(this.outbox[0]);
+        // Offline, nothing is sent (the "online" event resumes), so the ops stay foldable.
+        if (!navigator.onLine) return;
+        const op = this.outbox[0];
+        if (!op.attempted) {
+          op.attempted = true;
+          this.save();
+        }
+        const outcome = await this.send(op);
         if (outcome === "later") {
           this.retryTimer ??= setTimeout(() => {
             this.retryTimer = null;
