@@ -48,6 +48,9 @@ function SignedIn({ viewer }: { viewer: Viewer }) {
       </section>
       <footer className="info">
         <p>Double-click to edit a todo</p>
+        <p>
+          Part of <a href="https://todomvc.com">TodoMVC</a>
+        </p>
         <p className="account">
           Signed in as <span className="email">{viewer.email}</span> · <a href="#/sessions">Sessions</a> ·{" "}
           <button className="logout" onClick={() => void logoutScope("CURRENT")}>
