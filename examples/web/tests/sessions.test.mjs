@@ -56,4 +56,17 @@ describe("sessions", () => {
     }
     for (const s of [a, b]) await s.context.close();
   });
+
+  test("logging out in one tab signs out the other tabs of the same browser", async () => {
+    const { context, page } = await openApp(browser);
+    await signUp(page, freshEmail("tabs"));
+    const second = await context.newPage();
+    await second.goto(page.url());
+    await second.locator("input.new-todo").waitFor();
+    await page.locator("button.logout").click();
+    await page.locator("form.auth").waitFor({ timeout: 5000 });
+    await second.locator("form.auth").waitFor({ timeout: 5000 });
+    assert.deepEqual(await context.cookies(), [], "the refresh cookie is cleared");
+    await context.close();
+  });
 });
