@@ -35,7 +35,7 @@ export function TodoItem({ item, onToggle, onRename, onDestroy }: Props) {
 
   const classes = [item.completed && "completed", editing && "editing"].filter(Boolean).join(" ");
   return (
-    <li className={classes || undefined} data-key={item.key}>
+    <li className={classes || undefined}>
       <div className="view">
         <input className="toggle" type="checkbox" checked={item.completed} onChange={onToggle} />
         <label onDoubleClick={startEditing}>{item.title}</label>
