@@ -23,7 +23,7 @@ use super::{
     upgrade,
 };
 use crate::{
-    auth::{Tokens, Viewer, bearer},
+    auth::{Tokens, Viewer, bearer, refresh_cookie::CookieChannel},
     error::{AppError, AuthFailure, error_body},
     execute::{Answer, Call},
     request_meta::RequestMeta,
@@ -59,6 +59,32 @@ fn authenticate(tokens: &Tokens, headers: &HeaderMap) -> Result<Option<Viewer>, 
     }
 }
 
+/// The refresh cookie's channel for this request; or, when it carries the cookie from an
+/// origin that is neither the server's own nor listed, the 403 that refuses it before
+/// GraphQL runs (a page elsewhere must not spend the cookie; SameSite already stops
+/// other sites, this stops sibling origins of the same site too).
+fn cookie_channel(
+    options: &HttpOptions,
+    headers: &HeaderMap,
+    format: Format,
+) -> Result<CookieChannel, Response> {
+    let channel = CookieChannel::from_headers(headers);
+    if channel.presented().is_some() && !options.cookie_origin_allowed(headers) {
+        let message = "requests carrying the session cookie are not accepted from this origin \
+                       (CORS_ALLOWED_ORIGINS)";
+        return Err(refuse(StatusCode::FORBIDDEN, format, message));
+    }
+    Ok(channel)
+}
+
+/// Adds the headers the resolvers set, every value kept: a batch may set the cookie more
+/// than once, and the browser applies them in order.
+fn add_headers(to: &mut HeaderMap, headers: &HeaderMap) {
+    for (name, value) in headers {
+        to.append(name.clone(), value.clone());
+    }
+}
+
 /// The 401 for a bad token: the whole request is refused before GraphQL runs.
 fn unauthorized(failure: AuthFailure, format: Format) -> Response {
     let error: ServerError = AppError::Unauthenticated(failure).to_server_error("-");
@@ -77,6 +103,10 @@ pub(super) async fn graphql_post(
     body: Body,
 ) -> Response {
     let format = Format::negotiate(&headers);
+    let cookie = match cookie_channel(&state.options, &headers, format) {
+        Ok(cookie) => cookie,
+        Err(refused) => return refused,
+    };
     let limit = state.options.max_body_bytes;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -166,6 +196,7 @@ pub(super) async fn graphql_post(
         viewer: viewer.clone(),
         meta: meta.clone(),
         request_id: request_id.clone(),
+        cookie: Some(cookie.clone()),
     };
     match batch {
         async_graphql::BatchRequest::Single(request) => {
@@ -175,8 +206,11 @@ pub(super) async fn graphql_post(
             // The answers share one response limit, each getting what the others left.
             let mut budget = state.executor.max_response_bytes().saturating_sub(2);
             let mut body = b"[".to_vec();
+            let mut headers = HeaderMap::new();
             for request in requests {
-                let Answer { encoded, .. } = state.executor.run(call(request), budget).await;
+                let answer = state.executor.run(call(request), budget).await;
+                add_headers(&mut headers, &answer.headers);
+                let encoded = answer.encoded;
                 budget = budget.saturating_sub(encoded.len() + 1);
                 if body.len() > 1 {
                     body.push(b',');
@@ -184,7 +218,9 @@ pub(super) async fn graphql_post(
                 body.extend_from_slice(&encoded);
             }
             body.push(b']');
-            encoded_response(StatusCode::OK, format, body)
+            let mut response = encoded_response(StatusCode::OK, format, body);
+            add_headers(response.headers_mut(), &headers);
+            response
         }
     }
 }
@@ -218,6 +254,10 @@ async fn query_get(
         return graphiql();
     }
     let format = Format::negotiate(&headers);
+    let cookie = match cookie_channel(&state.options, &headers, format) {
+        Ok(cookie) => cookie,
+        Err(refused) => return refused,
+    };
     let mut request = match async_graphql::http::parse_query_string(&query) {
         Ok(request) if !request.query.trim().is_empty() => request,
         _ => {
@@ -251,6 +291,7 @@ async fn query_get(
         viewer,
         meta,
         request_id: request_id(&headers),
+        cookie: Some(cookie),
     };
     execute(&state, call, format).await
 }
@@ -271,7 +312,10 @@ fn graphiql() -> Response {
 async fn execute(state: &HttpState, call: Call, format: Format) -> Response {
     let max_bytes = state.executor.max_response_bytes();
     let Answer {
-        never_ran, encoded, ..
+        never_ran,
+        encoded,
+        headers,
+        ..
     } = state.executor.run(call, max_bytes).await;
     // With the newer media type, a request that never ran is a 400; `application/json`
     // clients always get 200 and read `errors`.
@@ -280,5 +324,7 @@ async fn execute(state: &HttpState, call: Call, format: Format) -> Response {
     } else {
         StatusCode::OK
     };
-    encoded_response(status, format, encoded)
+    let mut response = encoded_response(status, format, encoded);
+    add_headers(response.headers_mut(), &headers);
+    response
 }
