@@ -59,22 +59,20 @@ fn authenticate(tokens: &Tokens, headers: &HeaderMap) -> Result<Option<Viewer>, 
     }
 }
 
-/// The refresh cookie's channel for this request; or, when it carries the cookie from an
-/// origin that is neither the server's own nor listed, the 403 that refuses it before
-/// GraphQL runs (a page elsewhere must not spend the cookie; SameSite already stops
-/// other sites, this stops sibling origins of the same site too).
-fn cookie_channel(
+/// The 403 for a request carrying the refresh cookie from an origin that is neither the
+/// server's own nor listed, refused before GraphQL runs: a page elsewhere must not spend the
+/// cookie (SameSite already stops other sites; this stops sibling origins of a site too).
+fn foreign_cookie(
     options: &HttpOptions,
     headers: &HeaderMap,
+    cookie: &CookieChannel,
     format: Format,
-) -> Result<CookieChannel, Response> {
-    let channel = CookieChannel::from_headers(headers);
-    if channel.presented().is_some() && !options.cookie_origin_allowed(headers) {
-        let message = "requests carrying the session cookie are not accepted from this origin \
-                       (CORS_ALLOWED_ORIGINS)";
-        return Err(refuse(StatusCode::FORBIDDEN, format, message));
+) -> Option<Response> {
+    if cookie.presented().is_none() || options.cookie_origin_allowed(headers) {
+        return None;
     }
-    Ok(channel)
+    let message = "requests carrying the session cookie are not accepted from this origin (CORS_ALLOWED_ORIGINS)";
+    Some(refuse(StatusCode::FORBIDDEN, format, message))
 }
 
 /// Adds the headers the resolvers set, every value kept: a batch may set the cookie more
@@ -103,10 +101,10 @@ pub(super) async fn graphql_post(
     body: Body,
 ) -> Response {
     let format = Format::negotiate(&headers);
-    let cookie = match cookie_channel(&state.options, &headers, format) {
-        Ok(cookie) => cookie,
-        Err(refused) => return refused,
-    };
+    let cookie = CookieChannel::from_headers(&headers);
+    if let Some(refused) = foreign_cookie(&state.options, &headers, &cookie, format) {
+        return refused;
+    }
     let limit = state.options.max_body_bytes;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -254,10 +252,10 @@ async fn query_get(
         return graphiql();
     }
     let format = Format::negotiate(&headers);
-    let cookie = match cookie_channel(&state.options, &headers, format) {
-        Ok(cookie) => cookie,
-        Err(refused) => return refused,
-    };
+    let cookie = CookieChannel::from_headers(&headers);
+    if let Some(refused) = foreign_cookie(&state.options, &headers, &cookie, format) {
+        return refused;
+    }
     let mut request = match async_graphql::http::parse_query_string(&query) {
         Ok(request) if !request.query.trim().is_empty() => request,
         _ => {
