@@ -2,7 +2,7 @@ import type { CodegenConfig } from "@graphql-codegen/cli";
 
 // Typed operations from the server's committed schema, so `npm run build` needs no server.
 const config: CodegenConfig = {
-  schema: process.env.CODEGEN_SCHEMA ?? "../../schema.graphql",
+  schema: "../../schema.graphql",
   documents: ["src/**/*.{ts,tsx}", "!src/gql/**/*"],
   generates: {
     "src/gql/": {
