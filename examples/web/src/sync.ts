@@ -17,22 +17,12 @@ import {
   TodoEvents,
   UpdateTodo,
 } from "./operations";
+import { applyOutbox, foldTarget, loadOutbox, saveOutbox, touches, type Edit, type Item, type Op } from "./outbox";
 
-/** One row of the list. `key` is stable from the first keystroke to the server's answer. */
-export type Item = { key: string; title: string; completed: boolean };
+export type { Item } from "./outbox";
 
 /** Something the person should know about: an edit refused as a conflict, a failed write. */
 export type Notice = { id: number; kind: "conflict" | "error"; message: string };
-
-type Edit = { title?: string; completed?: boolean };
-/** `attempted`: sent at least once, so the server may hold it already: never changed again. */
-type Op = { attempted?: boolean } & (
-  | { kind: "create"; clientId: string; title: string; completed: boolean }
-  | { kind: "update"; key: string; edit: Edit; baseVersion: number | null; was: string }
-  | { kind: "delete"; key: string }
-  | { kind: "setAll"; completed: boolean }
-  | { kind: "clearCompleted" }
-);
 
 type Outcome = "done" | "later";
 
@@ -72,7 +62,7 @@ export class TodoSync {
 
   constructor(viewerId: string) {
     this.storageKey = `todo-graphql-outbox:${viewerId}`;
-    this.outbox = this.load();
+    this.outbox = loadOutbox(this.storageKey);
     const online = () => void this.flush();
     window.addEventListener("online", online);
     this.cleanups.push(() => window.removeEventListener("online", online));
@@ -115,7 +105,7 @@ export class TodoSync {
 
   remove(key: string) {
     if (!this.view().some((item) => item.key === key)) return;
-    const waiting = this.waitingFor(key);
+    const waiting = foldTarget(this.outbox, key);
     if (waiting?.kind === "create") {
       // Never sent: forget it (and its edits) rather than create and delete it.
       this.outbox = this.outbox.filter((op) => op !== waiting && !("key" in op && op.key === key));
@@ -142,37 +132,17 @@ export class TodoSync {
     const item = this.view().find((candidate) => candidate.key === key);
     if (!item) return;
     if ((edit.title ?? item.title) === item.title && (edit.completed ?? item.completed) === item.completed) return;
-    const waiting = this.waitingFor(key);
+    const waiting = foldTarget(this.outbox, key);
     if (waiting?.kind === "create" || waiting?.kind === "update") {
       Object.assign(waiting.kind === "create" ? waiting : waiting.edit, edit);
       this.changed();
       return;
     }
-    const touchedByOwnWrite = this.outbox.some((op) =>
-      op.kind === "create" ? op.clientId === key : "key" in op ? op.key === key : true,
-    );
     const todo = this.serverByKey(key);
     // An edit on top of our own unsent write (a bulk one included) is checked against the
     // version that write produces, not the one shown now.
-    const baseVersion = touchedByOwnWrite || !todo ? null : todo.version;
+    const baseVersion = touches(this.outbox, key) || !todo ? null : todo.version;
     this.enqueue({ kind: "update", key, edit, baseVersion, was: item.title });
-  }
-
-  /**
-   * The unsent create or update of `key` that a new edit can be folded into: the latest op
-   * for that key, if nothing that touches every todo (toggle all, clear completed) came after
-   * it and it was never sent (a replay must be the same request).
-   */
-  private waitingFor(key: string): Extract<Op, { kind: "create" | "update" }> | undefined {
-    for (let i = this.outbox.length - 1; i >= 0; i -= 1) {
-      const op = this.outbox[i];
-      if (op.kind === "setAll" || op.kind === "clearCompleted") return undefined;
-      const target = op.kind === "create" ? op.clientId : op.key;
-      if (target !== key) continue;
-      if (op.attempted) return undefined;
-      return op.kind === "delete" ? undefined : op;
-    }
-    return undefined;
   }
 
   private enqueue(op: Op) {
@@ -182,7 +152,7 @@ export class TodoSync {
   }
 
   private changed() {
-    this.save();
+    saveOutbox(this.storageKey, this.outbox);
     this.publish();
   }
 
@@ -265,7 +235,7 @@ export class TodoSync {
         const op = this.outbox[0];
         if (!op.attempted) {
           op.attempted = true;
-          this.save();
+          saveOutbox(this.storageKey, this.outbox);
         }
         const outcome = await this.send(op);
         if (outcome === "later") {
@@ -376,49 +346,14 @@ export class TodoSync {
     const sorted = [...this.server.values()].sort(
       (a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id),
     );
-    const items = new Map<string, Item>(
-      sorted.map((todo) => [keyOf(todo), { key: keyOf(todo), title: todo.title, completed: todo.completed }]),
+    return applyOutbox(
+      sorted.map((todo) => ({ key: keyOf(todo), title: todo.title, completed: todo.completed })),
+      this.outbox,
     );
-    for (const op of this.outbox) {
-      switch (op.kind) {
-        case "create":
-          if (!items.has(op.clientId)) items.set(op.clientId, { key: op.clientId, title: op.title, completed: op.completed });
-          break;
-        case "update": {
-          const item = items.get(op.key);
-          if (item) items.set(op.key, { ...item, ...op.edit });
-          break;
-        }
-        case "delete":
-          items.delete(op.key);
-          break;
-        case "setAll":
-          for (const [key, item] of items) items.set(key, { ...item, completed: op.completed });
-          break;
-        case "clearCompleted":
-          for (const [key, item] of items) if (item.completed) items.delete(key);
-          break;
-      }
-    }
-    return [...items.values()];
   }
 
   private publish() {
     this.snapshot = { ready: this.ready, items: this.view(), notices: this.notices, pending: this.outbox.length };
     this.listeners.forEach((listener) => listener());
-  }
-
-  private load(): Op[] {
-    try {
-      const stored = localStorage.getItem(this.storageKey);
-      return stored ? (JSON.parse(stored) as Op[]) : [];
-    } catch {
-      return [];
-    }
-  }
-
-  private save() {
-    if (this.outbox.length === 0) localStorage.removeItem(this.storageKey);
-    else localStorage.setItem(this.storageKey, JSON.stringify(this.outbox));
   }
 }
