@@ -66,6 +66,41 @@ describe("offline", () => {
     await context.close();
   });
 
+  test("a write whose answer was lost is sent again and applied once", async () => {
+    const email = freshEmail("lost");
+    const { context, page } = await openApp(browser);
+    await signUp(page, email);
+    // The first createTodo and the first updateTodo reach the server, but their answers
+    // never come back: the app cannot tell that from a request that was never delivered.
+    const lost = new Set();
+    await context.route("**/graphql", async (route) => {
+      const body = route.request().postData() ?? "";
+      const operation = /mutation (CreateTodo|UpdateTodo)\b/.exec(body)?.[1];
+      if (operation && !lost.has(operation)) {
+        lost.add(operation);
+        await route.fetch();
+        await route.abort("connectionreset");
+        return;
+      }
+      await route.continue();
+    });
+    await addTodos(page, "sent twice");
+    await outboxEmpty(page);
+    assert.deepEqual(await titles(page), ["sent twice"], "the replayed create made no second todo");
+    await page.locator("ul.todo-list > li label").dblclick();
+    await page.locator("ul.todo-list > li input.edit").fill("renamed twice");
+    await page.locator("ul.todo-list > li input.edit").press("Enter");
+    await outboxEmpty(page);
+    assert.deepEqual([...lost].sort(), ["CreateTodo", "UpdateTodo"]);
+
+    const token = await apiLogin(email);
+    const todos = await serverTodos(token);
+    assert.deepEqual(todos.map((t) => [t.title, t.version]), [["renamed twice", 2]]);
+    assert.deepEqual(await titles(page), ["renamed twice"]);
+    assert.equal(await page.locator(".conflict, .sync-error").count(), 0, "a replay of our own edit is no conflict");
+    await context.close();
+  });
+
   test("the outbox survives a reload while the server is unreachable", async () => {
     const email = freshEmail("outbox");
     const { context, page } = await openApp(browser);
