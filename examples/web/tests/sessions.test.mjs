@@ -47,7 +47,7 @@ describe("sessions", () => {
     await a.page.locator("form.auth").waitFor({ timeout: 5000 });
     const started = Date.now();
     await b.page.locator("form.auth").waitFor({ timeout: 5000 });
-    console.log(`revocation reached the other browser in ${Date.now() - started} ms`);
+    console.log(`the other browser showed the auth form ${Date.now() - started} ms after this one`);
     // Neither gets back in by reloading: the refresh cookies are dead.
     for (const s of [a, b]) {
       await s.page.reload();
