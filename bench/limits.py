@@ -134,7 +134,8 @@ def cost(binary: str, work: Path, databases: list[str], args) -> dict:
         server = Server(binary, database, ["--rate-limit-store", store, *HIGH], work)
         email = f"{store}@example.com"
         token = server.ok(SIGNUP, {"i": {"email": email, "password": PASSWORD}})["signup"]["accessToken"]
-        sides[store] = {"server": server, "email": email, "token": token, "login": [], "create": []}
+        sides[store] = {"server": server, "email": email, "token": token, "login": [], "create": [],
+                        "rounds": {"login": [], "create": []}}
     try:
         for rnd in range(args.rounds + 1):
             note(f"cost: round {rnd} of {args.rounds}")
@@ -148,10 +149,13 @@ def cost(binary: str, work: Path, databases: list[str], args) -> dict:
                 if rnd > 0:  # round 0 warms up
                     side["login"] += logins
                     side["create"] += creates
+                    side["rounds"]["login"].append(statistics.median(logins))
+                    side["rounds"]["create"].append(statistics.median(creates))
     finally:
         for side in sides.values():
             side["server"].stop()
-    return {name: {"login": s["login"], "create": s["create"]} for name, s in sides.items()}
+    return {name: {"login": s["login"], "create": s["create"], "rounds": s["rounds"]}
+            for name, s in sides.items()}
 
 
 def new_database(databases: list[str]) -> str:
@@ -251,15 +255,18 @@ def render(measured: dict, limits: dict, args) -> str:
         f"(after one warm-up) alternating between the two stores, each round {args.logins} "
         f"sequential logins and {args.creates} sequential creates on one connection.",
         "",
-        "| request | memory median | memory p99 | postgres median | postgres p99 | median ratio |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| request | memory median | memory p99 | postgres median | postgres p99 | ratio of medians | median of per-round ratios |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for request in ("login", "create"):
         mem, pg = measured["memory"][request], measured["postgres"][request]
         ratio = statistics.median(pg) / statistics.median(mem)
+        per_round = statistics.median(
+            p / m for p, m in zip(measured["postgres"]["rounds"][request],
+                                  measured["memory"]["rounds"][request]))
         name = "login" if request == "login" else "createTodo"
         lines.append(f"| {name} (n={len(pg)}) | {ms(statistics.median(mem))} | {ms(p99(mem))} | "
-                     f"{ms(statistics.median(pg))} | {ms(p99(pg))} | {ratio:.3f} |")
+                     f"{ms(statistics.median(pg))} | {ms(p99(pg))} | {ratio:.3f} | {per_round:.3f} |")
     lines += [
         "",
         "Let through by two replicas on one database, default limits, one client alternating "

@@ -6,9 +6,9 @@
 //!
 //! The overshoot that allows: writes made on other replicas since their last sync (and
 //! since this replica's last read) are not seen yet, so an account writing on every replica
-//! at once can pass the limit by about one sync interval of writes per other replica (at
-//! most the rate's whole burst each, if it bursts on all of them within that second). Once
-//! synced, every replica refuses until the total is back under the rate.
+//! at once can pass the limit by one to two sync intervals of writes per other replica (at
+//! most the rate's whole burst each, if it bursts on all of them at once). Once synced,
+//! every replica refuses until the total is back under the rate.
 
 use std::{
     collections::HashMap,
