@@ -133,10 +133,11 @@ async fn attempts_from_one_ip_on_two_replicas_count_together() {
 }
 
 /// Writes split between replicas count together once both synced: three on each fill a
-/// limit of six, and the next is refused on both.
+/// limit of six, and the next is refused on both. (Per ten minutes, so that no write is
+/// refilled however slowly the syncs come.)
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_on_two_replicas_count_together_after_a_sync() {
-    let Some((a, b)) = replicas(&["--write-rate-limit", "6/1m"]).await else {
+    let Some((a, b)) = replicas(&["--write-rate-limit", "6/10m"]).await else {
         return;
     };
     let token = a.user("ann").await;
@@ -169,7 +170,12 @@ async fn writes_on_two_replicas_count_together_after_a_sync() {
 /// that could not run is counted in `rate_limit_fallbacks_total`.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_locked_table_falls_back_to_each_replicas_own_limits() {
-    let limits = ["--auth-rate-limit-ip", "3/5m", "--write-rate-limit", "2/1m"];
+    let limits = [
+        "--auth-rate-limit-ip",
+        "3/5m",
+        "--write-rate-limit",
+        "2/10m",
+    ];
     let Some((a, b)) = replicas(&limits).await else {
         return;
     };
