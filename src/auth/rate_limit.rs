@@ -151,12 +151,10 @@ impl RateLimits {
     /// rate (in either count).
     pub async fn login_failed(&self, email: &str) -> AppError {
         let local = self.failed_here(email);
-        if matches!(local, AppError::RateLimited { .. }) {
-            return local;
-        }
         let (Some(shared), Some(rate)) = (&self.shared, self.account_rate) else {
             return local;
         };
+        // Counted there even when over here: every failure that was hashed is counted.
         let Some(backlog) = shared.count_failure(email, rate).await else {
             return local;
         };
@@ -177,21 +175,23 @@ impl RateLimits {
         self.block(email, until.wait_time_from(DefaultClock::default().now()))
     }
 
-    /// Refuses `email`'s password checks here for `wait` (the shared store would refuse
-    /// them as long, so this spares it the round trips); the `RATE_LIMITED` to answer.
+    /// Refuses `email`'s password checks here for `wait` at least (the shared store would
+    /// refuse them as long, so this spares it the round trips); the `RATE_LIMITED` to
+    /// answer, with the longer of `wait` and an earlier block's.
     fn block(&self, email: &str, wait: Duration) -> AppError {
-        if let Ok(mut blocked) = self.blocked.lock() {
-            let now = Instant::now();
-            if blocked.len() > 100_000 {
-                blocked.retain(|_, until| *until > now);
-                if let Some(limiter) = &self.account {
-                    limiter.retain_recent();
-                }
+        let now = Instant::now();
+        let Ok(mut blocked) = self.blocked.lock() else {
+            return retry_after(wait);
+        };
+        if blocked.len() > 100_000 {
+            blocked.retain(|_, until| *until > now);
+            if let Some(limiter) = &self.account {
+                limiter.retain_recent();
             }
-            let until = blocked.entry(email.to_owned()).or_insert(now);
-            *until = (*until).max(now + wait);
         }
-        retry_after(wait)
+        let until = blocked.entry(email.to_owned()).or_insert(now);
+        *until = (*until).max(now + wait);
+        retry_after(*until - now)
     }
 }
 
