@@ -1,7 +1,7 @@
 //! Prometheus metrics, served at `GET /metrics`: GraphQL requests by operation and outcome,
 //! their latency, signup and login outcomes, the database pool, open HTTP connections, and
 //! the WebSockets: open, messages sent, subscription events sent and dropped, RESYNCs, and
-//! closes by code.
+//! closes by code; the document cache's hits, misses and evictions.
 //!
 //! Operation names come from the parsed GraphQL document. They are still chosen by
 //! clients, so only the first [`MAX_OPERATION_NAMES`] distinct names get a label of their
@@ -36,6 +36,8 @@ pub struct Metrics {
     connections_open: IntGauge,
     connections_timed_out: IntCounterVec,
     ws: WsMetrics,
+    documents: IntCounterVec,
+    evictions: prometheus::IntCounter,
     names: Mutex<HashSet<String>>,
 }
 
@@ -154,6 +156,19 @@ impl Metrics {
         registry.register(Box::new(connections_open.clone()))?;
         registry.register(Box::new(connections_timed_out.clone()))?;
         let ws = WsMetrics::register(&registry)?;
+        let documents = IntCounterVec::new(
+            Opts::new(
+                "graphql_document_cache_lookups_total",
+                "document cache lookups by result: hit, or miss (the document is parsed and checked)",
+            ),
+            &["result"],
+        )?;
+        let evictions = prometheus::IntCounter::new(
+            "graphql_document_cache_evictions_total",
+            "documents evicted from the document cache to make room",
+        )?;
+        registry.register(Box::new(documents.clone()))?;
+        registry.register(Box::new(evictions.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -163,6 +178,8 @@ impl Metrics {
             connections_open,
             connections_timed_out,
             ws,
+            documents,
+            evictions,
             names: Mutex::new(HashSet::new()),
         })
     }
@@ -238,6 +255,17 @@ impl Metrics {
     /// Records a WebSocket closed with `code`.
     pub(crate) fn ws_closed(&self, code: u16) {
         self.ws.closed.with_label_values(&[&code.to_string()]).inc();
+    }
+
+    /// Records a document cache lookup that found the document (`true`) or did not.
+    pub(crate) fn document_lookup(&self, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.documents.with_label_values(&[result]).inc();
+    }
+
+    /// Records a document evicted from the document cache to make room.
+    pub(crate) fn document_evicted(&self) {
+        self.evictions.inc();
     }
 
     /// The text exposition of every metric, with the pool sampled now.
