@@ -34,7 +34,8 @@ impl NodeQuery {
         match kind {
             ids::Kind::Todo => {
                 let mut conn = ctx.conn().await?;
-                let todo = todos::get(&mut conn, viewer.user_id(), &raw).await?;
+                let columns = super::todos::selected_columns(&[ctx.look_ahead()]);
+                let todo = todos::get(&mut conn, viewer.user_id(), &raw, columns).await?;
                 Ok(todo.map(|t| Node::Todo(TodoObject(t))))
             }
             ids::Kind::User if raw == viewer.user_id().as_str() => {

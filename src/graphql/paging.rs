@@ -10,7 +10,7 @@ use crate::{
     auth::UserId,
     db::DbConn,
     error::AppError,
-    store::todos::{self, Direction, Filter, ListQuery, Order, OrderField, Position},
+    store::todos::{self, Columns, Direction, Filter, ListQuery, Order, OrderField, Position},
 };
 use cursor::Cursors;
 
@@ -191,6 +191,7 @@ impl TodoConnection {
         conn: &mut DbConn,
         owner: UserId,
         args: Args,
+        columns: Columns,
     ) -> Result<Self, AppError> {
         let filter = to_filter(args.filter)?;
         let order = args
@@ -222,6 +223,7 @@ impl TodoConnection {
             before: before.as_ref(),
             limit: i64::from(size) + 1,
             from_end,
+            columns,
         };
         let mut rows = todos::list(conn, &owner, &query).await?;
         let size = usize::try_from(size).unwrap_or_default();

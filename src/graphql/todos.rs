@@ -3,12 +3,12 @@
 
 mod bulk;
 
-use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, Enum, ID, InputObject, Lookahead, MaybeUndefined, Object};
 
 use super::{ContextExt, DateTime, ids, paging, text};
 use crate::{
     error::AppError,
-    store::todos::{self, NewTodo, TodoChanges},
+    store::todos::{self, Columns, NewTodo, TodoChanges},
 };
 
 pub(crate) use bulk::TodoBulkMutation;
@@ -67,6 +67,25 @@ impl TodoObject {
     /// The `clientId` it was created with, if any (lower-case, hyphenated UUID).
     async fn client_id(&self) -> Option<&str> {
         self.0.client_id()
+    }
+}
+
+/// The columns that the fields selected on `Todo` in `selections` read; a read fetches
+/// only these. Fragments count; `@skip`/`@include` are not evaluated, so a field they may
+/// drop is still fetched, never the other way round.
+pub(crate) fn selected_columns(selections: &[Lookahead<'_>]) -> Columns {
+    let wants = |name: &str| selections.iter().any(|s| s.field(name).exists());
+    Columns {
+        title: wants("title"),
+        notes: wants("notes"),
+        completed: wants("completed"),
+        completed_at: wants("completedAt"),
+        priority: wants("priority"),
+        due_at: wants("dueAt"),
+        version: wants("version"),
+        created_at: wants("createdAt"),
+        updated_at: wants("updatedAt"),
+        client_id: wants("clientId"),
     }
 }
 
@@ -157,7 +176,8 @@ impl TodoQuery {
             return Ok(None);
         };
         let mut conn = ctx.conn().await?;
-        Ok(todos::get(&mut conn, viewer.user_id(), &raw)
+        let columns = selected_columns(&[ctx.look_ahead()]);
+        Ok(todos::get(&mut conn, viewer.user_id(), &raw, columns)
             .await?
             .map(TodoObject))
     }
@@ -186,8 +206,10 @@ impl TodoQuery {
             filter,
             order_by,
         };
+        let look = ctx.look_ahead();
+        let columns = selected_columns(&[look.field("nodes"), look.field("edges").field("node")]);
         let mut conn = ctx.conn().await?;
-        paging::TodoConnection::load(&mut conn, viewer.user_id().clone(), args).await
+        paging::TodoConnection::load(&mut conn, viewer.user_id().clone(), args, columns).await
     }
 }
 

@@ -2,6 +2,7 @@
 //! starts from [`owned_by`], so a todo of someone else reads as one that does not exist.
 
 mod bulk;
+mod columns;
 mod create;
 mod listing;
 mod quota;
@@ -12,6 +13,7 @@ use diesel_async::RunQueryDsl;
 use serde::Serialize;
 
 pub(crate) use bulk::{clear_completed, set_all_completed};
+pub(crate) use columns::Columns;
 pub(crate) use create::create;
 pub(crate) use listing::{Direction, Filter, ListQuery, Order, OrderField, Position, count, list};
 
@@ -169,16 +171,17 @@ pub(super) fn owned_by(
     todos::table.filter(todos::owner_id.eq(owner.as_str()))
 }
 
-/// The owner's todo with this id, if there is one.
+/// The owner's todo with this id, if there is one, with only `columns` read.
 pub(crate) async fn get(
     conn: &mut DbConn,
     owner: &UserId,
     id: &str,
+    columns: Columns,
 ) -> Result<Option<Todo>, AppError> {
     let todo = with_conn!(conn, |c| {
         owned_by(owner)
             .filter(todos::id.eq(id))
-            .select(Todo::as_select())
+            .select(columns::todo_columns!(columns))
             .first(c)
             .await
             .optional()
@@ -199,7 +202,9 @@ pub(crate) async fn update(
     // Optimistic: read, compute, write only if the version is still the one read. A lost
     // race reads again, so a concurrent change is never overwritten blindly.
     for _ in 0..8 {
-        let current = get(conn, owner, id).await?.ok_or(AppError::NotFound)?;
+        let current = get(conn, owner, id, Columns::ALL)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if let Some(expected) = expected.filter(|v| *v != current.version) {
             return Err(AppError::Conflict {
                 expected,

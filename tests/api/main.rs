@@ -27,6 +27,7 @@ mod pooler;
 mod quotas;
 mod request_ids;
 mod security;
+mod selection;
 mod sessions;
 mod shutdown;
 mod sync;

@@ -10,7 +10,11 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::Serialize;
 
-use super::{Priority, Todo, owned_by};
+use super::{
+    Priority, Todo,
+    columns::{Columns, column, todo_columns},
+    owned_by,
+};
 use crate::{auth::UserId, db::DbConn, db::with_conn, error::AppError, store::schema::todos};
 
 #[diesel::declare_sql_function]
@@ -100,8 +104,9 @@ impl Position {
         }
     }
 
-    /// The position of `todo`, whose lower-cased title is `title_key`, under `field`.
-    fn of(field: OrderField, todo: &Todo, title_key: String) -> Self {
+    /// The position of `todo`, whose lower-cased title is `title_key` (read for TITLE
+    /// only), under `field`.
+    fn of(field: OrderField, todo: &Todo, title_key: Option<String>) -> Self {
         let id = todo.id.clone();
         match field {
             OrderField::CreatedAt => Self::CreatedAt {
@@ -120,7 +125,10 @@ impl Position {
                 key: todo.priority,
                 id,
             },
-            OrderField::Title => Self::Title { key: title_key, id },
+            OrderField::Title => Self::Title {
+                key: title_key.unwrap_or_default(),
+                id,
+            },
         }
     }
 }
@@ -141,6 +149,8 @@ pub(crate) struct ListQuery<'a> {
     pub(crate) limit: i64,
     /// Take the rows from the end (`last`) instead of the start (`first`).
     pub(crate) from_end: bool,
+    /// What the answer shows of each row; the sort key is read besides.
+    pub(crate) columns: Columns,
 }
 
 /// Applies a [`Filter`] to a boxed query of todos.
@@ -231,10 +241,17 @@ pub(crate) async fn list(
     // Taking from the end walks the order backwards, then the page is turned around.
     let up = requested_asc != query.from_end;
     let field = query.order.field;
-    let rows: Vec<(Todo, String)> = with_conn!(conn, |c| {
+    let columns = query.columns.with_sort_key(field);
+    let rows: Vec<(Todo, Option<String>)> = with_conn!(conn, |c| {
+        let title_key = column!(
+            field == OrderField::Title,
+            lower(todos::title).nullable(),
+            None::<String>,
+            diesel::sql_types::Nullable<diesel::sql_types::Text>
+        );
         let mut q = filtered!(
             owned_by(owner)
-                .select((Todo::as_select(), lower(todos::title)))
+                .select((todo_columns!(columns), title_key))
                 .into_boxed(),
             query.filter
         );
