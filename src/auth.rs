@@ -12,6 +12,7 @@ pub(crate) mod keys;
 pub(crate) mod password_policy;
 pub(crate) mod passwords;
 pub(crate) mod rate_limit;
+pub(crate) mod refresh_cookie;
 pub(crate) mod refresh_tokens;
 pub(crate) mod revocation;
 pub(crate) mod secret;

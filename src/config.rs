@@ -182,10 +182,11 @@ pub struct Settings {
     )]
     pub cors_allowed_origins: Vec<String>,
 
-    /// Let browsers send credentials (cookies) cross-origin; refused together with `*`.
-    #[arg(long, env = "CORS_ALLOW_CREDENTIALS", default_value_t = false, action = clap::ArgAction::Set,
+    /// Let browsers send credentials (the refresh cookie) cross-origin. Unset: yes for a
+    /// list of origins, no with `*`; `true` together with `*` is refused.
+    #[arg(long, env = "CORS_ALLOW_CREDENTIALS", action = clap::ArgAction::Set,
           num_args = 0..=1, default_missing_value = "true")]
-    pub cors_allow_credentials: bool,
+    pub cors_allow_credentials: Option<bool>,
 
     /// Comma-separated proxy IP addresses whose `X-Forwarded-For` is believed.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "", value_parser = parse_ips)]

@@ -13,11 +13,12 @@
 use std::{sync::Arc, time::Duration};
 
 use async_graphql::{Request, Response, ServerError, Value};
+use axum::http::HeaderMap;
 use futures_util::{Stream, StreamExt as _};
 use tokio::time::Instant;
 
 use crate::{
-    auth::Viewer,
+    auth::{Viewer, refresh_cookie::CookieChannel},
     documents::{CacheSize, Documents},
     error::{AppError, shape_response, shaped_code},
     graphql::{Inspection, Limits, TodoSchema},
@@ -47,6 +48,8 @@ pub(crate) struct Call {
     pub(crate) meta: RequestMeta,
     /// The id that masked errors carry and the log names.
     pub(crate) request_id: String,
+    /// The refresh cookie's channel: `Some` over HTTP only, where a cookie can travel.
+    pub(crate) cookie: Option<CookieChannel>,
 }
 
 /// One shaped answer, encoded as JSON.
@@ -61,6 +64,8 @@ pub(crate) struct Answer {
     /// The GraphQL response (`data`, `errors`) as JSON, at most the response limit; no
     /// `data` entry when the operation never ran.
     pub(crate) encoded: Vec<u8>,
+    /// HTTP headers the resolvers set (`Set-Cookie`); only HTTP sends them.
+    pub(crate) headers: HeaderMap,
     /// `OK`, or the first error's code.
     pub(crate) outcome: &'static str,
 }
@@ -181,6 +186,9 @@ fn prepare(call: Call) -> Result<Request, ServerError> {
         return Err(refusal);
     }
     let mut request = call.request.data(call.meta);
+    if let Some(cookie) = call.cookie {
+        request = request.data(cookie);
+    }
     if let Some(viewer) = call.viewer {
         tracing::Span::current().record("viewer", viewer.user_id().as_str());
         request = request.data(viewer);
@@ -191,6 +199,8 @@ fn prepare(call: Call) -> Result<Request, ServerError> {
 /// Shapes and encodes a response; gives the outcome for the metrics and the answer.
 fn finish(mut response: Response, request_id: &str, max_bytes: usize) -> (&'static str, Answer) {
     shape_response(&mut response, request_id);
+    // Kept even when the answer is replaced below: a rotated cookie must still arrive.
+    let headers = std::mem::take(&mut response.http_headers);
     let mut outcome = response.errors.first().map_or("OK", shaped_code);
     let no_data = response.data == Value::Null && !response.errors.is_empty();
     let never_ran = no_data && response.errors.iter().all(|e| e.path.is_empty());
@@ -219,6 +229,7 @@ fn finish(mut response: Response, request_id: &str, max_bytes: usize) -> (&'stat
             never_ran,
             no_data,
             encoded,
+            headers,
             outcome,
         },
     )

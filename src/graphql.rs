@@ -8,6 +8,7 @@ mod limits;
 mod node;
 mod paging;
 mod scalars;
+mod session_cookie;
 mod sessions;
 pub(crate) mod sync;
 mod text;

@@ -68,8 +68,8 @@ pub struct HttpOptions {
     pub trusted_proxies: Vec<IpAddr>,
     /// Origins allowed by CORS; `*` for any.
     pub cors_origins: Vec<String>,
-    /// Whether CORS allows credentials.
-    pub cors_credentials: bool,
+    /// Whether CORS allows credentials; unset, whenever the origins are listed (not `*`).
+    pub cors_credentials: Option<bool>,
     /// Longest the whole request body may take to arrive.
     pub body_read_timeout: Duration,
 }

@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, InputObject, Object};
 
-use super::{ContextExt, DateTime, text, users::UserObject};
+use super::{ContextExt, DateTime, session_cookie, text, users::UserObject};
 use crate::{
     accounts::{SignedIn, Signup},
     error::AppError,
@@ -24,6 +24,13 @@ pub struct SignupInput {
     password: String,
     /// At most 100 characters; blank means none.
     display_name: Option<String>,
+    /// For a browser: `true` puts the refresh token in the HttpOnly `__Host-refresh_token`
+    /// cookie instead of the body (`refreshToken` is then null). Keep the access token in
+    /// memory only; on a reload call `refreshSession` without an argument. HTTP POST only
+    /// (`BAD_USER_INPUT` over a WebSocket); a cross-origin app sends
+    /// `credentials: 'include'` from an origin in `CORS_ALLOWED_ORIGINS`.
+    #[graphql(default_with = "Some(false)")]
+    refresh_token_cookie: Option<bool>,
 }
 
 /// Sign-in details.
@@ -33,14 +40,18 @@ pub struct LoginInput {
     email: String,
     /// The password.
     password: String,
+    /// `true`: the refresh token goes into the HttpOnly `__Host-refresh_token` cookie, not
+    /// the body; see `SignupInput.refreshTokenCookie`.
+    #[graphql(default_with = "Some(false)")]
+    refresh_token_cookie: Option<bool>,
 }
 
 /// A signed-in session: an access token for the `Authorization: Bearer` header, and the
-/// refresh token that gets the next one.
+/// refresh token that gets the next one (unless it went into the cookie).
 pub struct AuthPayload {
     token: String,
     expires_at: DateTime,
-    refresh_token: String,
+    refresh_token: Option<String>,
     refresh_token_expires_at: DateTime,
     user: UserObject,
 }
@@ -52,10 +63,15 @@ impl AuthPayload {
         Self {
             token: pair.access.token,
             expires_at: pair.access.expires_at.into(),
-            refresh_token: pair.refresh_token,
+            refresh_token: Some(pair.refresh_token),
             refresh_token_expires_at: pair.refresh_expires_at.into(),
             user: UserObject::new(signed_in.user, signed_in.user_id),
         }
+    }
+
+    /// Takes the refresh token out of the body, for delivery in the cookie.
+    pub(super) fn take_refresh_token(&mut self) -> Option<String> {
+        self.refresh_token.take()
     }
 }
 
@@ -76,8 +92,11 @@ impl AuthPayload {
         self.expires_at
     }
     /// Opaque, single-use: `refreshSession` exchanges it for a new pair. Keep it secret.
-    async fn refresh_token(&self) -> &str {
-        &self.refresh_token
+    /// Null when it went into the `__Host-refresh_token` cookie instead (a cookie session:
+    /// `refreshTokenCookie: true`, or `refreshSession`/`changePassword` in one), which
+    /// page scripts cannot read.
+    async fn refresh_token(&self) -> Option<&str> {
+        self.refresh_token.as_deref()
     }
     /// When the refresh token stops working; log in again after it.
     async fn refresh_token_expires_at(&self) -> DateTime {
@@ -95,7 +114,8 @@ pub struct AccountMutation;
 
 #[Object]
 impl AccountMutation {
-    /// Creates an account and signs it in. `EMAIL_TAKEN` if the email exists (in any case);
+    /// Creates an account and signs it in (the refresh token in the cookie with
+    /// `refreshTokenCookie: true`). `EMAIL_TAKEN` if the email exists (in any case);
     /// `BAD_USER_INPUT` naming the field for a rule broken.
     async fn signup(&self, ctx: &Context<'_>, input: SignupInput) -> Result<AuthPayload, AppError> {
         let email = normalize_email(&input.email, "input.email")?;
@@ -106,6 +126,8 @@ impl AccountMutation {
             .map(str::trim)
             .filter(|name| !name.is_empty());
         text::line_opt(display_name, "input.displayName")?;
+        let delivery =
+            session_cookie::requested(ctx, input.refresh_token_cookie, "input.refreshTokenCookie")?;
         if display_name.is_some_and(|name| name.chars().count() > DISPLAY_NAME_MAX) {
             return Err(AppError::bad_input(
                 "input.displayName",
@@ -119,21 +141,24 @@ impl AccountMutation {
             display_name,
         };
         let signed_in = state.accounts.signup(signup, &meta(ctx)).await?;
-        Ok(AuthPayload::new(signed_in))
+        session_cookie::deliver(ctx, signed_in, delivery)
     }
 
-    /// Signs in. An unknown email and a wrong password get the same `INVALID_CREDENTIALS`,
+    /// Signs in (the refresh token in the cookie with `refreshTokenCookie: true`). An
+    /// unknown email and a wrong password get the same `INVALID_CREDENTIALS`,
     /// in about the same time.
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload, AppError> {
         let email = input.email.trim().to_lowercase();
         text::line(&email, "input.email")?;
         text::line(&input.password, "input.password")?;
+        let delivery =
+            session_cookie::requested(ctx, input.refresh_token_cookie, "input.refreshTokenCookie")?;
         let state = ctx.state()?;
         let signed_in = state
             .accounts
             .login(&email, &input.password, &meta(ctx))
             .await?;
-        Ok(AuthPayload::new(signed_in))
+        session_cookie::deliver(ctx, signed_in, delivery)
     }
 }
 

@@ -3,7 +3,13 @@
 
 use async_graphql::{Context, Enum, ID, Object};
 
-use super::{ContextExt, DateTime, account::AuthPayload, ids, text};
+use super::{
+    ContextExt, DateTime,
+    account::AuthPayload,
+    ids,
+    session_cookie::{self, Delivery},
+    text,
+};
 use crate::{
     accounts::SignOut, auth::Viewer, error::AppError, request_meta::RequestMeta, store::sessions,
 };
@@ -88,22 +94,41 @@ impl SessionMutation {
     /// is taken for theft: the session is revoked (`UNAUTHENTICATED`, reason
     /// `REFRESH_TOKEN_REUSED`). Reasons `REFRESH_TOKEN_EXPIRED` and
     /// `REFRESH_TOKEN_INVALID` mean: log in again.
+    ///
+    /// A browser in a cookie session (`refreshTokenCookie: true` at login) leaves
+    /// `refreshToken` out: the `__Host-refresh_token` cookie is used, a rotated cookie is
+    /// set and the body's `refreshToken` is null. Call it on every page load to get an
+    /// access token, and again before `expiresAt`. No cookie: `UNAUTHENTICATED`,
+    /// `REFRESH_TOKEN_INVALID`; a refused cookie is cleared. Over a WebSocket
+    /// `refreshToken` is required (`BAD_USER_INPUT`).
     async fn refresh_session(
         &self,
         ctx: &Context<'_>,
-        refresh_token: String,
+        refresh_token: Option<String>,
     ) -> Result<AuthPayload, AppError> {
-        text::line(&refresh_token, "refreshToken")?;
         let state = ctx.state()?;
-        let signed_in = state
-            .accounts
-            .refresh(&refresh_token, client_ip(ctx))
-            .await?;
-        Ok(AuthPayload::new(signed_in))
+        if let Some(refresh_token) = refresh_token {
+            text::line(&refresh_token, "refreshToken")?;
+            let signed_in = state
+                .accounts
+                .refresh(&refresh_token, client_ip(ctx))
+                .await?;
+            return Ok(AuthPayload::new(signed_in));
+        }
+        let presented = session_cookie::presented(ctx, "refreshToken")?;
+        match state.accounts.refresh(presented, client_ip(ctx)).await {
+            Ok(signed_in) => session_cookie::deliver(ctx, signed_in, Delivery::Cookie),
+            Err(refused @ AppError::Unauthenticated(_)) => {
+                session_cookie::clear(ctx);
+                Err(refused)
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// Ends sessions: this one (`CURRENT`), every other (`OTHERS`) or all (`ALL`). Their
-    /// access tokens are refused at once. Returns how many sessions ended.
+    /// access tokens are refused at once. Returns how many sessions ended. `CURRENT` and
+    /// `ALL` also clear the refresh cookie the request carried.
     async fn logout(
         &self,
         ctx: &Context<'_>,
@@ -112,6 +137,9 @@ impl SessionMutation {
         let scope = scope.unwrap_or_default();
         let viewer = ctx.viewer()?;
         let count = ctx.state()?.accounts.logout(viewer, scope.into()).await?;
+        if scope != LogoutScope::Others {
+            session_cookie::clear(ctx);
+        }
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 
@@ -128,7 +156,10 @@ impl SessionMutation {
     }
 
     /// Changes the password: `INVALID_CREDENTIALS` when `currentPassword` is wrong; the
-    /// signup rules for `newPassword` (`BAD_USER_INPUT` on `newPassword`). Every other session ends; this one gets fresh tokens.
+    /// signup rules for `newPassword` (`BAD_USER_INPUT` on `newPassword`). Every other
+    /// session ends; this one gets fresh tokens. In a cookie session (the request carries
+    /// the refresh cookie) the new refresh token goes into the cookie and the body's is
+    /// null.
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -143,11 +174,12 @@ impl SessionMutation {
             .accounts
             .change_password(viewer, &current_password, &new_password, client_ip(ctx))
             .await?;
-        Ok(AuthPayload::new(signed_in))
+        session_cookie::deliver(ctx, signed_in, session_cookie::renewal(ctx))
     }
 
     /// Deletes the account with its todos and sessions; its tokens stop working at once.
-    /// `INVALID_CREDENTIALS` when the password is wrong.
+    /// `INVALID_CREDENTIALS` when the password is wrong. Clears the refresh cookie the
+    /// request carried.
     async fn delete_account(&self, ctx: &Context<'_>, password: String) -> Result<bool, AppError> {
         let viewer = ctx.viewer()?;
         text::line(&password, "password")?;
@@ -159,6 +191,7 @@ impl SessionMutation {
         if let Some(seq) = seq {
             state.feed.advanced(viewer.user_id(), seq);
         }
+        session_cookie::clear(ctx);
         Ok(true)
     }
 }

@@ -23,9 +23,9 @@ use super::{
     upgrade,
 };
 use crate::{
-    auth::{Tokens, Viewer, bearer},
+    auth::{Tokens, Viewer, bearer, refresh_cookie::CookieChannel},
     error::{AppError, AuthFailure, error_body},
-    execute::{Answer, Call},
+    execute::Call,
     request_meta::RequestMeta,
 };
 
@@ -59,6 +59,30 @@ fn authenticate(tokens: &Tokens, headers: &HeaderMap) -> Result<Option<Viewer>, 
     }
 }
 
+/// The 403 for a request carrying the refresh cookie from an origin that is neither the
+/// server's own nor listed, refused before GraphQL runs: a page elsewhere must not spend the
+/// cookie (SameSite already stops other sites; this stops sibling origins of a site too).
+fn foreign_cookie(
+    options: &HttpOptions,
+    headers: &HeaderMap,
+    cookie: &CookieChannel,
+    format: Format,
+) -> Option<Response> {
+    if cookie.presented().is_none() || options.cookie_origin_allowed(headers) {
+        return None;
+    }
+    let message = "requests carrying the session cookie are not accepted from this origin (CORS_ALLOWED_ORIGINS)";
+    Some(refuse(StatusCode::FORBIDDEN, format, message))
+}
+
+/// Adds the headers the resolvers set, every value kept: a batch may set the cookie more
+/// than once, and the browser applies them in order.
+fn add_headers(to: &mut HeaderMap, headers: &HeaderMap) {
+    for (name, value) in headers {
+        to.append(name.clone(), value.clone());
+    }
+}
+
 /// The 401 for a bad token: the whole request is refused before GraphQL runs.
 fn unauthorized(failure: AuthFailure, format: Format) -> Response {
     let error: ServerError = AppError::Unauthenticated(failure).to_server_error("-");
@@ -77,6 +101,10 @@ pub(super) async fn graphql_post(
     body: Body,
 ) -> Response {
     let format = Format::negotiate(&headers);
+    let cookie = CookieChannel::from_headers(&headers);
+    if let Some(refused) = foreign_cookie(&state.options, &headers, &cookie, format) {
+        return refused;
+    }
     let limit = state.options.max_body_bytes;
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -166,6 +194,7 @@ pub(super) async fn graphql_post(
         viewer: viewer.clone(),
         meta: meta.clone(),
         request_id: request_id.clone(),
+        cookie: Some(cookie.clone()),
     };
     match batch {
         async_graphql::BatchRequest::Single(request) => {
@@ -175,8 +204,11 @@ pub(super) async fn graphql_post(
             // The answers share one response limit, each getting what the others left.
             let mut budget = state.executor.max_response_bytes().saturating_sub(2);
             let mut body = b"[".to_vec();
+            let mut headers = HeaderMap::new();
             for request in requests {
-                let Answer { encoded, .. } = state.executor.run(call(request), budget).await;
+                let answer = state.executor.run(call(request), budget).await;
+                add_headers(&mut headers, &answer.headers);
+                let encoded = answer.encoded;
                 budget = budget.saturating_sub(encoded.len() + 1);
                 if body.len() > 1 {
                     body.push(b',');
@@ -184,7 +216,9 @@ pub(super) async fn graphql_post(
                 body.extend_from_slice(&encoded);
             }
             body.push(b']');
-            encoded_response(StatusCode::OK, format, body)
+            let mut response = encoded_response(StatusCode::OK, format, body);
+            add_headers(response.headers_mut(), &headers);
+            response
         }
     }
 }
@@ -218,6 +252,10 @@ async fn query_get(
         return graphiql();
     }
     let format = Format::negotiate(&headers);
+    let cookie = CookieChannel::from_headers(&headers);
+    if let Some(refused) = foreign_cookie(&state.options, &headers, &cookie, format) {
+        return refused;
+    }
     let mut request = match async_graphql::http::parse_query_string(&query) {
         Ok(request)
             if !request.query.trim().is_empty()
@@ -256,6 +294,7 @@ async fn query_get(
         viewer,
         meta,
         request_id: request_id(&headers),
+        cookie: Some(cookie),
     };
     execute(&state, call, format).await
 }
@@ -283,7 +322,9 @@ async fn execute(state: &HttpState, call: Call, format: Format) -> Response {
     } else {
         StatusCode::OK
     };
-    encoded_response(status, format, answer.encoded)
+    let mut response = encoded_response(status, format, answer.encoded);
+    add_headers(response.headers_mut(), &answer.headers);
+    response
 }
 
 /// Whether a request carries a document, or names one by a persisted-query hash: without

@@ -25,7 +25,9 @@ pub(super) const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'unsafe-in
     img-src data: https:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
     form-action 'none'";
 
-/// CORS from the allowlist: none by default; `*` any origin, never with credentials.
+/// CORS from the allowlist: none by default; `*` any origin, never with credentials. Listed
+/// origins get credentials unless they are turned off, so a frontend elsewhere can send the
+/// refresh cookie with `credentials: 'include'`.
 pub(super) fn cors_layer(options: &HttpOptions) -> anyhow::Result<CorsLayer> {
     let origins: Vec<&str> = options
         .cors_origins
@@ -34,7 +36,7 @@ pub(super) fn cors_layer(options: &HttpOptions) -> anyhow::Result<CorsLayer> {
         .filter(|o| !o.is_empty())
         .collect();
     let any = origins.contains(&"*");
-    if any && options.cors_allow_credentials() {
+    if any && options.cors_credentials == Some(true) {
         anyhow::bail!("CORS_ALLOWED_ORIGINS=* cannot be combined with CORS_ALLOW_CREDENTIALS");
     }
     let allow_origin = if any {
@@ -61,18 +63,24 @@ pub(super) fn cors_layer(options: &HttpOptions) -> anyhow::Result<CorsLayer> {
             HeaderName::from_static("apollo-require-preflight"),
         ])
         .expose_headers([HeaderName::from_static("x-request-id")])
-        .allow_credentials(options.cors_allow_credentials())
+        .allow_credentials(options.cors_credentials.unwrap_or(!any))
         .max_age(Duration::from_secs(600)))
 }
 
 impl HttpOptions {
-    fn cors_allow_credentials(&self) -> bool {
-        self.cors_credentials
-    }
-
     /// Whether a WebSocket upgrade may come from its `Origin`: none (not a browser), the
     /// server's own origin (the `Host` it was sent to), or one that CORS allows.
     pub(super) fn origin_allowed(&self, headers: &HeaderMap) -> bool {
+        self.origin_matches(headers, true)
+    }
+
+    /// Whether a request carrying the refresh cookie may come from its `Origin`: as for
+    /// a WebSocket, except that `*` is no allowlist here (it never allows credentials).
+    pub(super) fn cookie_origin_allowed(&self, headers: &HeaderMap) -> bool {
+        self.origin_matches(headers, false)
+    }
+
+    fn origin_matches(&self, headers: &HeaderMap, any_listed: bool) -> bool {
         let Some(origin) = headers.get(header::ORIGIN) else {
             return true;
         };
@@ -84,7 +92,7 @@ impl HttpOptions {
             .cors_origins
             .iter()
             .map(|o| o.trim().trim_end_matches('/'))
-            .any(|o| o == "*" || o.eq_ignore_ascii_case(origin));
+            .any(|o| (any_listed && o == "*") || o.eq_ignore_ascii_case(origin));
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
         let authority = origin.split_once("://").map(|(_, authority)| authority);
         let same = matches!((host, authority), (Some(h), Some(a)) if h.eq_ignore_ascii_case(a));
@@ -123,7 +131,7 @@ mod tests {
             graphiql: false,
             trusted_proxies,
             cors_origins: vec![],
-            cors_credentials: false,
+            cors_credentials: None,
             body_read_timeout: Duration::from_secs(1),
         }
     }
@@ -163,7 +171,12 @@ mod tests {
         options.cors_origins = vec!["https://app.example/".into()];
         assert!(options.origin_allowed(&headers(Some("https://app.example"))));
         assert!(!options.origin_allowed(&headers(Some("https://evil.example"))));
+        assert!(options.cookie_origin_allowed(&headers(Some("https://app.example"))));
+        assert!(!options.cookie_origin_allowed(&headers(Some("https://evil.example"))));
         options.cors_origins = vec!["*".into()];
         assert!(options.origin_allowed(&headers(Some("https://evil.example"))));
+        assert!(!options.cookie_origin_allowed(&headers(Some("https://evil.example"))));
+        assert!(options.cookie_origin_allowed(&headers(Some("http://api.example:8000"))));
+        assert!(options.cookie_origin_allowed(&headers(None)));
     }
 }

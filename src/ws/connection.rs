@@ -258,6 +258,7 @@ impl Socket {
             viewer: bound.as_ref().map(|bound| bound.viewer.clone()),
             meta: self.meta.clone(),
             request_id,
+            cookie: None,
         };
         let context = Context {
             executor,

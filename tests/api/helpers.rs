@@ -18,6 +18,7 @@ pub use sync::Replica;
 pub use todos::{edges_nodes, id, update_query};
 
 pub mod accounts;
+pub mod cookies;
 pub mod pg;
 pub mod raw;
 pub mod request;

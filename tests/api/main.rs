@@ -10,6 +10,7 @@ mod process;
 mod account;
 mod attacks;
 mod auth;
+mod browser_sessions;
 mod conformance;
 mod connections;
 mod document_cache;
