@@ -5,8 +5,7 @@
 //     and B's resident memory before and after (read from /proc/PID/status).
 // Usage: node live.mjs A_URL B_URL B_PID [EVENTS=1000] [SOCKETS=1000]
 // Prints a markdown summary. Loopback only.
-import { readFileSync } from 'node:fs';
-import WebSocket from 'ws';
+import { gql, login, open, rssKiB, signup } from './client.mjs';
 
 const [aUrl, bUrl, bPid, eventsArg, socketsArg] = process.argv.slice(2);
 const EVENTS = Number(eventsArg ?? 1000);
@@ -15,82 +14,10 @@ const SOCKETS = Number(socketsArg ?? 1000);
 const PER_SESSION = 5;
 const PER_USER = 20;
 
-async function gql(url, query, variables, token) {
-  const response = await fetch(`${url}/graphql`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await response.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
-
-const password = 'correct horse battery staple 42';
-async function signup(url, tag) {
-  const email = `${tag}-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`;
-  const data = await gql(
-    url,
-    'mutation($i: SignupInput!) { signup(input: $i) { accessToken } }',
-    { i: { email, password } },
-  );
-  return { email, token: data.signup.accessToken };
-}
-async function login(url, email) {
-  const data = await gql(
-    url,
-    'mutation($i: LoginInput!) { login(input: $i) { accessToken } }',
-    { i: { email, password } },
-  );
-  return data.login.accessToken;
-}
-
-/** A signed-in socket with one todoEvents subscription; `onEvent` gets each event. */
-function open(url, token, onEvent) {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url.replace(/^http/, 'ws') + '/graphql', 'graphql-transport-ws');
-    ws.on('open', () =>
-      ws.send(JSON.stringify({ type: 'connection_init', payload: { accessToken: token } })),
-    );
-    ws.on('message', (raw) => {
-      const message = JSON.parse(raw);
-      if (message.type === 'connection_ack') {
-        ws.send(
-          JSON.stringify({
-            id: '1',
-            type: 'subscribe',
-            payload: { query: 'subscription { todoEvents { kind todoId cursor } }' },
-          }),
-        );
-        // The subscription is registered once the server read the message; a short pause
-        // keeps the first write from racing it.
-        setTimeout(() => resolve(ws), 50);
-      } else if (message.type === 'next') {
-        onEvent(message.payload.data.todoEvents);
-      } else if (message.type === 'ping') {
-        ws.send(JSON.stringify({ type: 'pong' }));
-      } else if (message.type === 'error') {
-        reject(new Error(JSON.stringify(message.payload)));
-      }
-    });
-    ws.on('close', (code) => reject(new Error(`closed ${code}`)));
-    ws.on('error', reject);
-  });
-}
-
 function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 const ms = (x) => x.toFixed(2);
-function rssKiB(pid) {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(line.split(/\s+/)[1]);
-}
 
 // 1. Latency across replicas.
 const writer = await signup(aUrl, 'latency');
