@@ -59,64 +59,51 @@ fn hash_only(
         .extensions(persisted(&sha256(document)))
 }
 
-backend_tests!(apollo_flow_over_post, |app| {
-    let token = app.user("apq-post").await;
+/// How a client sends its requests.
+#[derive(Clone, Copy)]
+enum Method {
+    Post,
+    Get,
+}
+
+async fn send(request: crate::helpers::request::Request, method: Method) -> Response {
+    match method {
+        Method::Post => request.send().await,
+        Method::Get => request.get().await,
+    }
+}
+
+/// The whole protocol over `method` with a client's `accept`: the hash alone is not found,
+/// the retry with the document runs and stores it, then the hash alone is served.
+async fn apollo_flow(app: &TestApp, method: Method, accept: &str) {
+    let token = app.user("apq").await;
     app.create_todo(&token, json!({ "title": "persisted" }))
         .await;
     let vars = json!({ "first": 5 });
-    let first = hash_only(app, &token, "Titles", TITLES, vars.clone())
-        .header("accept", APOLLO_ACCEPT)
-        .send()
-        .await;
-    assert_not_found(&first);
+    let hashed =
+        |vars: Value| hash_only(app, &token, "Titles", TITLES, vars).header("accept", accept);
+    assert_not_found(&send(hashed(vars.clone()), method).await);
     let retry = app
         .request(TITLES)
         .token(&token)
         .operation_name("Titles")
         .variables(vars.clone())
         .extensions(persisted(&sha256(TITLES)))
-        .header("accept", APOLLO_ACCEPT)
-        .send()
-        .await;
+        .header("accept", accept);
     let expected = json!({ "todos": { "nodes": [{ "title": "persisted" }] } });
-    assert_eq!(retry.data(), expected);
-    let later = hash_only(app, &token, "Titles", TITLES, vars)
-        .header("accept", APOLLO_ACCEPT)
-        .send()
-        .await;
-    assert_eq!(later.data(), expected);
+    assert_eq!(send(retry, method).await.data(), expected);
+    assert_eq!(send(hashed(vars), method).await.data(), expected);
     // Other variables, the same stored document.
-    let none = hash_only(app, &token, "Titles", TITLES, json!({ "first": 0 }))
-        .send()
-        .await;
+    let none = send(hashed(json!({ "first": 0 })), method).await;
     assert_eq!(none.data(), json!({ "todos": { "nodes": [] } }));
+}
+
+backend_tests!(apollo_flow_over_post, |app| {
+    apollo_flow(app, Method::Post, APOLLO_ACCEPT).await;
 });
 
 backend_tests!(apollo_flow_over_get, |app| {
-    let token = app.user("apq-get").await;
-    app.create_todo(&token, json!({ "title": "by url" })).await;
-    let vars = json!({ "first": 5 });
-    let first = hash_only(app, &token, "Titles", TITLES, vars.clone())
-        .header("accept", URQL_ACCEPT)
-        .get()
-        .await;
-    assert_not_found(&first);
-    let retry = app
-        .request(TITLES)
-        .token(&token)
-        .operation_name("Titles")
-        .variables(vars.clone())
-        .extensions(persisted(&sha256(TITLES)))
-        .header("accept", URQL_ACCEPT)
-        .get()
-        .await;
-    let expected = json!({ "todos": { "nodes": [{ "title": "by url" }] } });
-    assert_eq!(retry.data(), expected);
-    let later = hash_only(app, &token, "Titles", TITLES, vars)
-        .header("accept", URQL_ACCEPT)
-        .get()
-        .await;
-    assert_eq!(later.data(), expected);
+    apollo_flow(app, Method::Get, URQL_ACCEPT).await;
 });
 
 backend_tests!(
