@@ -13,6 +13,7 @@ use crate::{
     },
     config::{JwtAlgorithm, Settings},
     db::DbPool,
+    documents::CacheSize,
     execute::Executor,
     feed::{ChangeFeed, Listening},
     graphql::{self, AppState, Limits, SchemaOptions, sync::cursor::CursorKeys},
@@ -81,9 +82,14 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
             production: settings.production,
         },
     );
+    let documents = CacheSize {
+        entries: usize::try_from(settings.document_cache_entries).unwrap_or(usize::MAX),
+        bytes: usize::try_from(settings.document_cache_bytes).unwrap_or(usize::MAX),
+    };
     let executor = Executor::new(
         schema,
         limits(&settings),
+        documents,
         metrics.clone(),
         settings.request_timeout,
         settings.max_response_bytes,

@@ -258,6 +258,17 @@ pub struct Settings {
     #[arg(long, env = "GRAPHQL_MAX_TOKENS", default_value_t = 2000)]
     pub graphql_max_tokens: usize,
 
+    /// Most distinct documents kept parsed and checked (the document cache, which also
+    /// holds the persisted queries).
+    #[arg(long, env = "DOCUMENT_CACHE_ENTRIES", default_value_t = 1000,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub document_cache_entries: u32,
+
+    /// Most bytes of document text the document cache keeps.
+    #[arg(long, env = "DOCUMENT_CACHE_BYTES", default_value_t = 4 * 1024 * 1024,
+          value_parser = clap::value_parser!(u32).range(1024..))]
+    pub document_cache_bytes: u32,
+
     /// Operations allowed in one batched request (a JSON array); 0 turns batching off.
     #[arg(long, env = "GRAPHQL_BATCH_MAX", default_value_t = 0,
           value_parser = clap::value_parser!(u8).range(0..=10))]

@@ -101,6 +101,11 @@ pub enum AppError {
         /// The most todos an account may hold.
         limit: u32,
     },
+    /// `PERSISTED_QUERY_NOT_FOUND`: a request named its document by a hash the server does
+    /// not know, and did not send the document. The message is the one Apollo Client and
+    /// urql look for before they retry with the document.
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
     /// `INTERNAL_SERVER_ERROR` with reason `TIMEOUT`: the request ran out of time.
     #[error("the request took too long and was stopped")]
     Timeout,
@@ -145,6 +150,7 @@ impl AppError {
             Self::Conflict { .. } => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::QuotaExceeded { .. } => "QUOTA_EXCEEDED",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::Timeout | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -239,7 +245,7 @@ pub fn shaped_code(error: &ServerError) -> &'static str {
 }
 
 /// Every code an error can carry.
-const CODES: [&str; 9] = [
+const CODES: [&str; 10] = [
     "UNAUTHENTICATED",
     "INVALID_CREDENTIALS",
     "EMAIL_TAKEN",
@@ -248,6 +254,7 @@ const CODES: [&str; 9] = [
     "CONFLICT",
     "RATE_LIMITED",
     "QUOTA_EXCEEDED",
+    "PERSISTED_QUERY_NOT_FOUND",
     "INTERNAL_SERVER_ERROR",
 ];
 
@@ -271,12 +278,13 @@ fn shape_error(error: &mut ServerError, request_id: &str) {
             let ext = error
                 .extensions
                 .get_or_insert_with(ErrorExtensionValues::default);
+            // Ours (built before execution) already carry their code and fields. The
+            // engine's refusals are about the document or its variables as a whole.
             if ext.get("code").is_none() {
                 ext.set("code", "BAD_USER_INPUT");
-            }
-            // The engine's refusals are about the document or its variables as a whole.
-            if ext.get("field").is_none() {
-                ext.set("field", "query");
+                if ext.get("field").is_none() {
+                    ext.set("field", "query");
+                }
             }
             if too_complex {
                 ext.set("reason", "QUERY_TOO_COMPLEX");

@@ -3,7 +3,8 @@
 //! response cap, the metrics and the log span's fields.
 //!
 //! A transport reads the request and the caller's credentials, asks [`Executor::inspect`]
-//! what the document is (and whether the limits refuse it), then hands a [`Call`] to
+//! what the document is (and whether the limits refuse it; the document cache answers for
+//! a document seen before, and resolves persisted-query hashes), then hands a [`Call`] to
 //! [`Executor::run`] (one answer) or [`Executor::subscribe`] (a stream of answers). The
 //! rate limits and the one-auth-mutation rule are enforced inside: by the limits and by the
 //! resolvers, which see the caller through the request's data. Nothing here knows how the
@@ -18,6 +19,7 @@ use tokio::time::Instant;
 
 use crate::{
     auth::{Viewer, refresh_cookie::CookieChannel},
+    documents::{CacheSize, Documents},
     error::{AppError, shape_response, shaped_code},
     graphql::{Inspection, Limits, TodoSchema},
     metrics::{Metrics, UNKNOWN_OPERATION},
@@ -28,7 +30,7 @@ use crate::{
 #[derive(Clone)]
 pub struct Executor {
     schema: TodoSchema,
-    limits: Limits,
+    documents: Documents,
     metrics: Arc<Metrics>,
     request_timeout: Duration,
     max_response_bytes: usize,
@@ -59,26 +61,39 @@ pub(crate) struct Answer {
     /// No `data` came back, only errors: a subscription that failed as it started (its
     /// resolver refused, as for a missing viewer) has no events to give.
     pub(crate) no_data: bool,
-    /// The GraphQL response (`data`, `errors`) as JSON, at most the response limit.
+    /// The GraphQL response (`data`, `errors`) as JSON, at most the response limit; no
+    /// `data` entry when the operation never ran.
     pub(crate) encoded: Vec<u8>,
     /// HTTP headers the resolvers set (`Set-Cookie`); only HTTP sends them.
     pub(crate) headers: HeaderMap,
+    /// `OK`, or the first error's code.
+    pub(crate) outcome: &'static str,
+}
+
+impl Answer {
+    /// A request error that HTTP answers with 400 when the client reads
+    /// `application/graphql-response+json`. Not a persisted-query miss: Apollo Client and
+    /// urql retry with the document only after a 200.
+    pub(crate) fn is_bad_request(&self) -> bool {
+        self.never_ran && self.outcome != AppError::PersistedQueryNotFound.code()
+    }
 }
 
 impl Executor {
-    /// An executor over `schema`, checking `limits`, recording into `metrics`; operations
-    /// that answer once stop after `request_timeout`, and answers are capped at
-    /// `max_response_bytes`.
+    /// An executor over `schema`, checking `limits` (each distinct document once, keeping
+    /// `documents` of them), recording into `metrics`; operations that answer once stop
+    /// after `request_timeout`, and answers are capped at `max_response_bytes`.
     pub fn new(
         schema: TodoSchema,
         limits: Limits,
+        documents: CacheSize,
         metrics: Arc<Metrics>,
         request_timeout: Duration,
         max_response_bytes: usize,
     ) -> Self {
         Self {
             schema,
-            limits,
+            documents: Documents::new(limits, documents, Arc::clone(&metrics)),
             metrics,
             request_timeout,
             max_response_bytes,
@@ -90,9 +105,10 @@ impl Executor {
         self.max_response_bytes
     }
 
-    /// Checks a request's document against the limits; see [`Limits::inspect`].
+    /// Checks a request's document against the limits, through the document cache, and
+    /// resolves a persisted-query hash.
     pub(crate) fn inspect(&self, request: &mut Request) -> Inspection {
-        self.limits.inspect(request)
+        self.documents.inspect(request)
     }
 
     /// Runs one operation to its one answer within the time limit, records it in the
@@ -188,7 +204,14 @@ fn finish(mut response: Response, request_id: &str, max_bytes: usize) -> (&'stat
     let mut outcome = response.errors.first().map_or("OK", shaped_code);
     let no_data = response.data == Value::Null && !response.errors.is_empty();
     let never_ran = no_data && response.errors.iter().all(|e| e.path.is_empty());
-    let encoded = encode_capped(&response, max_bytes).unwrap_or_else(|| {
+    // Nothing ran, so there is no `data` to speak of, not even null (GraphQL's "Response
+    // Format", and what graphql-http's audits check).
+    let encoded = if never_ran {
+        encode_capped(&serde_json::json!({ "errors": response.errors }), max_bytes)
+    } else {
+        encode_capped(&response, max_bytes)
+    };
+    let encoded = encoded.unwrap_or_else(|| {
         tracing::warn!(request_id, max_bytes, "answer over the response limit");
         let refusal = AppError::QueryRefused {
             reason: "RESPONSE_TOO_LARGE",
@@ -207,6 +230,7 @@ fn finish(mut response: Response, request_id: &str, max_bytes: usize) -> (&'stat
             no_data,
             encoded,
             headers,
+            outcome,
         },
     )
 }

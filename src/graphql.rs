@@ -19,7 +19,7 @@ use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
 use crate::{auth::Viewer, db::DbConn, error::AppError, error::AuthFailure};
 
-pub use limits::{Inspection, Limits};
+pub use limits::{Inspection, Limits, Vetted};
 pub use scalars::DateTime;
 
 /// The schema type served at `/graphql`.
@@ -77,7 +77,7 @@ pub struct SchemaOptions {
 }
 
 /// Builds the schema over `state`, guarded by `guards`. (The document limits are checked
-/// by the HTTP layer before execution: see [`Limits::inspect`].)
+/// before execution, once per distinct document: see [`Limits::vet`].)
 pub fn build(state: AppState, guards: SchemaOptions) -> TodoSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),

@@ -10,6 +10,8 @@
 //! - [`http`]: the routes; reads the bearer token before GraphQL runs.
 //! - [`execute`]: one operation's way through, for every transport: the document limits,
 //!   execution, error shaping, the response cap and the metrics.
+//! - `documents`: the document cache (each distinct document parsed and checked once) and
+//!   Apollo's automatic persisted queries, which name a cached document by its hash.
 //! - [`ws`]: GraphQL over WebSocket (`graphql-transport-ws`): the socket loop, its close
 //!   codes, its one outbound queue and the overflow interface for subscriptions.
 //! - [`graphql`]: the schema, one file per domain.
@@ -31,6 +33,7 @@ pub mod app;
 pub(crate) mod auth;
 pub mod config;
 pub(crate) mod db;
+mod documents;
 pub(crate) mod error;
 pub(crate) mod execute;
 pub(crate) mod feed;

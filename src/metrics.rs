@@ -1,7 +1,8 @@
 //! Prometheus metrics, served at `GET /metrics`: GraphQL requests by operation and outcome,
 //! their latency, signup and login outcomes, the database pool, open HTTP connections, and
 //! the WebSockets: open, messages sent, subscription events sent and dropped, RESYNCs, and
-//! closes by code; and the shared rate limits' fallbacks and write syncs.
+//! closes by code; the document cache's hits, misses and evictions; and the shared rate
+//! limits' fallbacks and write syncs.
 //!
 //! Operation names come from the parsed GraphQL document. They are still chosen by
 //! clients, so only the first [`MAX_OPERATION_NAMES`] distinct names get a label of their
@@ -38,6 +39,8 @@ pub struct Metrics {
     ws: WsMetrics,
     limit_fallbacks: IntCounterVec,
     write_syncs: prometheus::IntCounter,
+    documents: IntCounterVec,
+    evictions: prometheus::IntCounter,
     names: Mutex<HashSet<String>>,
 }
 
@@ -172,6 +175,19 @@ impl Metrics {
         )?;
         registry.register(Box::new(limit_fallbacks.clone()))?;
         registry.register(Box::new(write_syncs.clone()))?;
+        let documents = IntCounterVec::new(
+            Opts::new(
+                "graphql_document_cache_lookups_total",
+                "document cache lookups by result: hit, or miss (the document is parsed and checked)",
+            ),
+            &["result"],
+        )?;
+        let evictions = prometheus::IntCounter::new(
+            "graphql_document_cache_evictions_total",
+            "documents evicted from the document cache to make room",
+        )?;
+        registry.register(Box::new(documents.clone()))?;
+        registry.register(Box::new(evictions.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -183,6 +199,8 @@ impl Metrics {
             ws,
             limit_fallbacks,
             write_syncs,
+            documents,
+            evictions,
             names: Mutex::new(HashSet::new()),
         })
     }
@@ -268,6 +286,17 @@ impl Metrics {
     /// Records one round of the write limit's sync.
     pub(crate) fn write_limit_synced(&self) {
         self.write_syncs.inc();
+    }
+
+    /// Records a document cache lookup that found the document (`true`) or did not.
+    pub(crate) fn document_lookup(&self, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.documents.with_label_values(&[result]).inc();
+    }
+
+    /// Records a document evicted from the document cache to make room.
+    pub(crate) fn document_evicted(&self) {
+        self.evictions.inc();
     }
 
     /// The text exposition of every metric, with the pool sampled now.

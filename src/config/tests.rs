@@ -88,3 +88,20 @@ fn pooler_settings_default_to_a_direct_connection() {
     assert!(!pooled.database_prepared_statements);
     assert_eq!(pooled.database_listen_url(), "postgres://u@direct/db");
 }
+
+#[test]
+fn the_document_cache_is_bounded_by_entries_and_bytes() {
+    let settings = Settings::try_parse_from(["todo-graphql"]).map_err(|e| e.to_string());
+    let settings = settings.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(settings.document_cache_entries, 1000);
+    assert_eq!(settings.document_cache_bytes, 4 * 1024 * 1024);
+    for (flag, value) in [
+        ("--document-cache-entries", "0"),
+        ("--document-cache-bytes", "100"),
+    ] {
+        assert!(
+            Settings::try_parse_from(["todo-graphql", flag, value]).is_err(),
+            "{flag} {value}"
+        );
+    }
+}

@@ -1,9 +1,10 @@
-//! Limits on the GraphQL document, checked by the HTTP layer before GraphQL runs, in an
-//! order where each check bounds the work of the next:
+//! Limits on the GraphQL document, checked before GraphQL runs (once per distinct document:
+//! the document cache keeps the outcome), in an order where each check bounds the work of
+//! the next:
 //!
 //! 1. size in bytes, then a scan (no parsing) for tokens and bracket nesting, since the
 //!    parser recurses once per bracket;
-//! 2. the parse, once (the document stays in the request, so async-graphql reuses it);
+//! 2. the parse, once (the document cache keeps it and hands async-graphql a copy);
 //! 3. unknown fragments and fragment cycles, before anything follows a spread;
 //! 4. aliases, selections and directives as written, `__typename` included; fields with
 //!    fragments inlined (measured per fragment, never by inlining: see `shape`); depth,
@@ -23,8 +24,10 @@ mod proptests;
 
 use std::collections::HashSet;
 
+#[cfg(test)]
+use async_graphql::Request;
 use async_graphql::{
-    Request, ServerError,
+    ServerError,
     parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet},
 };
 
@@ -84,7 +87,7 @@ pub struct Operation {
     pub auth: Option<&'static str>,
 }
 
-/// The result of [`Limits::inspect`].
+/// What a request's document is, for the request's `operationName`: see [`Vetted::inspect`].
 pub struct Inspection {
     /// The operation, when the document parsed.
     pub operation: Option<Operation>,
@@ -96,21 +99,53 @@ fn refusal(reason: &'static str, message: String) -> ServerError {
     AppError::QueryRefused { reason, message }.to_server_error("-")
 }
 
+/// A document checked once, as the document cache keeps it: parsed when it parses, and
+/// refused when a limit (or the parse) refuses it.
+#[derive(Debug)]
+pub struct Vetted {
+    /// The parsed document; `None` when it did not parse or a pre-parse limit refused it.
+    pub document: Option<ExecutableDocument>,
+    /// Why the document must not run, if it must not.
+    pub refusal: Option<ServerError>,
+}
+
+impl Vetted {
+    /// What the document says about the operation `wanted` (or its only one), and the
+    /// refusal: the part of a check that depends on the request's `operationName`.
+    pub fn inspect(&self, wanted: Option<&str>) -> Inspection {
+        Inspection {
+            operation: self
+                .document
+                .as_ref()
+                .and_then(|document| operation(document, wanted)),
+            refusal: self.refusal.clone(),
+        }
+    }
+}
+
 impl Limits {
-    /// Checks a request's document against the limits and learns its operation. The
-    /// parsed document stays in the request, so async-graphql does not parse it again.
-    pub fn inspect(&self, request: &mut Request) -> Inspection {
-        let refused = |error| Inspection {
-            operation: None,
-            refusal: Some(error),
-        };
-        if request.query.len() > self.bytes {
-            return refused(refusal(
+    /// Refuses a document over the size limit: the one check cheaper than hashing it.
+    pub fn check_size(&self, query: &str) -> Result<(), ServerError> {
+        if query.len() > self.bytes {
+            return Err(refusal(
                 "DOCUMENT_TOO_LARGE",
                 format!("the query is larger than {} bytes", self.bytes),
             ));
         }
-        let scan = lexer::scan(&request.query, self.tokens, MAX_NESTING);
+        Ok(())
+    }
+
+    /// Checks a document's text against every limit, parsing it once when the scan lets
+    /// it through.
+    pub fn vet(&self, query: &str) -> Vetted {
+        let refused = |error| Vetted {
+            document: None,
+            refusal: Some(error),
+        };
+        if let Err(error) = self.check_size(query) {
+            return refused(error);
+        }
+        let scan = lexer::scan(query, self.tokens, MAX_NESTING);
         if scan.tokens > self.tokens {
             return refused(refusal(
                 "TOO_MANY_TOKENS",
@@ -123,15 +158,25 @@ impl Limits {
                 format!("the query nests brackets deeper than {MAX_NESTING} levels"),
             ));
         }
-        let wanted = request.operation_name.clone();
-        let document = match request.parsed_query() {
-            Ok(document) => document,
-            Err(error) => return refused(error),
-        };
-        Inspection {
-            operation: operation(document, wanted.as_deref()),
-            refusal: self.check(document).err(),
+        match async_graphql::parser::parse_query(query) {
+            Ok(document) => Vetted {
+                refusal: self.check(&document).err(),
+                document: Some(document),
+            },
+            Err(error) => refused(error.into()),
         }
+    }
+
+    /// Checks a request's document, uncached, and leaves the parsed document in the
+    /// request: the unit tests' way in.
+    #[cfg(test)]
+    pub fn inspect(&self, request: &mut Request) -> Inspection {
+        let vetted = self.vet(&request.query);
+        let inspection = vetted.inspect(request.operation_name.as_deref());
+        if let Some(document) = vetted.document {
+            request.set_parsed_query(document);
+        }
+        inspection
     }
 
     fn check(&self, document: &ExecutableDocument) -> Result<(), ServerError> {

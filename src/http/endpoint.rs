@@ -25,7 +25,7 @@ use super::{
 use crate::{
     auth::{Tokens, Viewer, bearer, refresh_cookie::CookieChannel},
     error::{AppError, AuthFailure, error_body},
-    execute::{Answer, Call},
+    execute::Call,
     request_meta::RequestMeta,
 };
 
@@ -158,7 +158,7 @@ pub(super) async fn graphql_post(
             .ok(),
         _ => None,
     };
-    let Some(batch) = parsed else {
+    let Some(batch) = parsed.filter(|batch| batch.iter().all(names_a_document)) else {
         return refuse(
             StatusCode::BAD_REQUEST,
             format,
@@ -257,7 +257,12 @@ async fn query_get(
         return refused;
     }
     let mut request = match async_graphql::http::parse_query_string(&query) {
-        Ok(request) if !request.query.trim().is_empty() => request,
+        Ok(request)
+            if !request.query.trim().is_empty()
+                || (request.query.is_empty() && names_a_document(&request)) =>
+        {
+            request
+        }
         _ => {
             return refuse(
                 StatusCode::BAD_REQUEST,
@@ -309,20 +314,21 @@ fn graphiql() -> Response {
 
 async fn execute(state: &HttpState, call: Call, format: Format) -> Response {
     let max_bytes = state.executor.max_response_bytes();
-    let Answer {
-        never_ran,
-        encoded,
-        headers,
-        ..
-    } = state.executor.run(call, max_bytes).await;
+    let answer = state.executor.run(call, max_bytes).await;
     // With the newer media type, a request that never ran is a 400; `application/json`
     // clients always get 200 and read `errors`.
-    let status = if format == Format::GraphqlResponse && never_ran {
+    let status = if format == Format::GraphqlResponse && answer.is_bad_request() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    let mut response = encoded_response(status, format, encoded);
-    add_headers(response.headers_mut(), &headers);
+    let mut response = encoded_response(status, format, answer.encoded);
+    add_headers(response.headers_mut(), &answer.headers);
     response
+}
+
+/// Whether a request carries a document, or names one by a persisted-query hash: without
+/// either it is not a GraphQL request at all (HTTP 400, not a GraphQL error in a 200).
+fn names_a_document(request: &async_graphql::Request) -> bool {
+    !request.query.is_empty() || request.extensions.0.contains_key("persistedQuery")
 }

@@ -128,8 +128,18 @@ impl Protocol {
                 _ => Err(Malformed),
             },
             ("subscribe", false) | ("start", true) => {
-                // The same request object as over HTTP, but its `query` must be there.
-                if !matches!(payload.get("query"), Some(Value::String(_))) {
+                // The same request object as over HTTP, but its `query` must be there,
+                // unless a persisted-query hash names the document.
+                let persisted = payload
+                    .get("extensions")
+                    .and_then(|extensions| extensions.get("persistedQuery"))
+                    .is_some_and(Value::is_object);
+                let sendable = match payload.get("query") {
+                    Some(Value::String(_)) => true,
+                    None => persisted,
+                    Some(_) => false,
+                };
+                if !sendable {
                     return Err(Malformed);
                 }
                 let request: async_graphql::Request =
@@ -234,6 +244,11 @@ mod tests {
         ));
         assert!(matches!(
             modern.parse(r#"{"type":"subscribe","id":"1","payload":{"query":"{ me { id } }"}}"#),
+            Ok(Inbound::Subscribe { .. })
+        ));
+        let hashed = r#"{"type":"subscribe","id":"1","payload":{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"00"}}}}"#;
+        assert!(matches!(
+            modern.parse(hashed),
             Ok(Inbound::Subscribe { .. })
         ));
         for bad in [

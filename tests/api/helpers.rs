@@ -19,6 +19,7 @@ pub use todos::{edges_nodes, id, update_query};
 
 pub mod accounts;
 pub mod cookies;
+pub mod node;
 pub mod pg;
 pub mod raw;
 pub mod request;

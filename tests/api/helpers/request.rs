@@ -1,7 +1,8 @@
 //! The one request builder. `api.request(query)` starts a GraphQL operation on `/graphql`,
-//! `api.at(path)` a request to any route; `.token()`, `.variables()`, `.header()` and
-//! `.body()` shape it; `.send()` POSTs it, `.get()` GETs it (a GraphQL operation then
-//! travels in the query string). The answer is a [`Response`]: status, headers, raw text.
+//! `api.at(path)` a request to any route; `.token()`, `.variables()`, `.extensions()`,
+//! `.header()` and `.body()` shape it; `.send()` POSTs it, `.get()` GETs it (a GraphQL
+//! operation then travels in the query string). The answer is a [`Response`]: status,
+//! headers, raw text.
 
 use std::net::SocketAddr;
 
@@ -111,6 +112,12 @@ impl Request {
     /// The operation's `operationName`.
     pub fn operation_name(mut self, name: &str) -> Request {
         self.operation.insert("operationName".into(), json!(name));
+        self
+    }
+
+    /// The operation's `extensions` (as a persisted-query hash travels).
+    pub fn extensions(mut self, extensions: Value) -> Request {
+        self.operation.insert("extensions".into(), extensions);
         self
     }
 
