@@ -328,6 +328,28 @@ backend_tests!(
     }
 );
 
+backend_tests!(
+    credentials_can_be_turned_off_for_listed_origins,
+    [
+        "--cors-allowed-origins",
+        "https://app.example",
+        "--cors-allow-credentials",
+        "false"
+    ],
+    |app| {
+        let listed = app
+            .request("{ __typename }")
+            .header("origin", "https://app.example")
+            .send()
+            .await;
+        assert_eq!(
+            listed.header("access-control-allow-origin"),
+            Some("https://app.example")
+        );
+        assert_eq!(listed.header("access-control-allow-credentials"), None);
+    }
+);
+
 backend_tests!(non_json_bodies_carrying_the_cookie_are_refused, |app| {
     let (_, cookie) = app.cookie_signup(EMAIL, PASSWORD).await;
     let body = json!({ "query": refresh_query() }).to_string();
