@@ -561,6 +561,10 @@ def cmd_summarize(args) -> int:
     if pg:
         f = ceil.get("insert")
         add(f"| createTodo >= 30% of the insert ceiling | {'–' if f is None else f'{f:.0%}'} | {mark(None if f is None else f >= 0.3)} |")
+    write = rows.get("write")
+    if write and not pg:
+        p99 = write["p99_us"] / 1000
+        add(f"| createTodo p99 < 50 ms at {env.get('BENCH_CONNECTIONS')} connections | {p99:.2f} ms | {mark(p99 < 50)} |")
     if idle1:
         add(f"| idle RSS < 50 MiB (after seeding) | {mib(idle1[0])} MiB | {mark(idle1[0] < 50 * 1024)} |")
     if peak_all:
@@ -591,7 +595,51 @@ def cmd_summarize(args) -> int:
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(text)
+        # What `compare` reads back when both backends ran.
+        figures = {name: None if r is None else {"rps": r["rps"], "p99_us": r["p99_us"]}
+                   for name, r in rows.items()}
+        Path(args.out).with_suffix(".json").write_text(json.dumps({
+            "backend": backend, "commit": env.get("BENCH_COMMIT"), "seed": seed,
+            "workloads": figures, "ceilings": ceil if pg else {},
+            "idle_rss_kib": idle1[0] if idle1 else None, "peak_rss_kib": peak_all}, indent=1))
     return 3 if any_errors else 0
+
+
+def cmd_compare(args) -> int:
+    """The two backends of one run side by side: SQLite's throughput as a ratio of PostgreSQL's."""
+    pg = json.loads(Path(args.postgres).read_text())
+    lite = json.loads(Path(args.sqlite).read_text())
+    lines: list[str] = []
+    add = lines.append
+    add("# todo-graphql benchmark: SQLite against PostgreSQL, same run, same seed")
+    add("")
+    add(f"- commit: {pg.get('commit')}; data: {pg['seed'].get('users', '?')} users x "
+        f"{pg['seed'].get('todos_per_user', '?')} todos on each")
+    add("")
+    add("| workload | PostgreSQL req/s | SQLite req/s | SQLite / PostgreSQL | PostgreSQL p99 ms | SQLite p99 ms |")
+    add("| --- | ---: | ---: | ---: | ---: | ---: |")
+    ratios = {}
+    for name in ("list", "point", "write", "mix", "login"):
+        a, b = pg["workloads"].get(name), lite["workloads"].get(name)
+        if not a or not b:
+            add(f"| {name} | – | – | – | – | – |")
+            continue
+        ratios[name] = b["rps"] / a["rps"] if a["rps"] else None
+        add(f"| {name} | {a['rps']:.0f} | {b['rps']:.0f} | {ratios[name]:.2f}x | "
+            f"{a['p99_us'] / 1000:.2f} | {b['p99_us'] / 1000:.2f} |")
+    add("")
+    add("| target | measured | verdict |")
+    add("| --- | --- | --- |")
+    for name in ("list", "point"):
+        r = ratios.get(name)
+        add(f"| SQLite {name} req/s >= PostgreSQL's | {'–' if r is None else f'{r:.2f}x'} | "
+            f"{mark(None if r is None else r >= 1)} |")
+    add("")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+    return 0
 
 
 def main() -> int:
@@ -623,6 +671,11 @@ def main() -> int:
     s.add_argument("--workloads", required=True, help='"name:conns name:conns ..."')
     s.add_argument("--out")
     s.set_defaults(fn=cmd_summarize)
+    s = sub.add_parser("compare")
+    s.add_argument("--postgres", required=True, help="latest-postgres.json")
+    s.add_argument("--sqlite", required=True, help="latest-sqlite.json")
+    s.add_argument("--out")
+    s.set_defaults(fn=cmd_compare)
     args = p.parse_args()
     return args.fn(args)
 

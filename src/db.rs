@@ -27,34 +27,32 @@ use futures_util::{FutureExt, future::BoxFuture};
 mod listen;
 mod pg;
 mod pooled;
+mod sqlite_runtime;
+mod sqlite_writer;
 
 use pg::{PgSession, establish_pg, pg_config, rustls_config};
 
 pub use listen::{Listened, listen};
 pub use pooled::{PgConn, PgPool};
+use sqlite_runtime::SqliteRuntime;
+pub(crate) use sqlite_runtime::in_place;
+pub use sqlite_writer::{SqliteHandle, Writer};
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 
-/// SQLite, wrapped so diesel-async can run it on the blocking pool.
-pub type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+/// SQLite, wrapped so diesel-async can run it on the blocking pool (or in place).
+pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, SqliteRuntime>;
 
 /// A pool of connections to one of the two backends.
 #[derive(Clone)]
 pub enum DbPool {
     /// PostgreSQL through tokio-postgres.
     Postgres(PgPool),
-    /// The embedded SQLite file, and the turn its write transactions take.
-    Sqlite(Pool<SqliteConn>, WriterTurn),
+    /// The embedded SQLite file: the pool, and the one connection write transactions take
+    /// turns on.
+    Sqlite(Pool<SqliteConn>, Writer),
 }
-
-/// SQLite lets one writer in at a time, and a transaction that finds the file locked
-/// sleeps in its busy handler (1 ms, then longer, up to 100 ms a try) before it looks
-/// again: under 64 concurrent writers that made `createTodo`'s p99 about 400 ms. Write
-/// transactions of this process queue here instead, first come first served, and reach
-/// SQLite one at a time.
-#[derive(Clone, Default)]
-pub struct WriterTurn(Arc<tokio::sync::Mutex<()>>);
 
 /// A connection checked out of a [`DbPool`]; it goes back when dropped.
 #[expect(
@@ -64,8 +62,9 @@ pub struct WriterTurn(Arc<tokio::sync::Mutex<()>>);
 pub enum DbConn {
     /// PostgreSQL.
     Postgres(PgConn),
-    /// SQLite, with its pool's [`WriterTurn`].
-    Sqlite(Object<SqliteConn>, WriterTurn),
+    /// SQLite (a pooled connection, or the writer during a transaction), with the pool's
+    /// writer.
+    Sqlite(SqliteHandle, Writer),
 }
 
 /// Runs one body per backend, for the rare statement that exists on only one of them:
@@ -118,15 +117,16 @@ impl DbConn {
     /// Runs `body` in a transaction: committed when it returns `Ok`, rolled back when it
     /// returns `Err` (whose error is returned). There is no other way to open one, so none
     /// can be left open by an early return; a connection dropped mid-transaction (a
-    /// cancelled request) is discarded by the pool, never reused.
-    ///
-    /// On SQLite the transaction is deferred: make its first statement a write, so it takes
-    /// the write lock at once instead of failing to upgrade a read snapshot under contention.
+    /// cancelled request) is discarded by the pool (on SQLite, the writer is reopened),
+    /// never reused. On SQLite every transaction runs on the [`Writer`].
     pub async fn transaction<T>(
         &mut self,
         body: impl AsyncFnOnce(&mut DbConn) -> Result<T, crate::error::AppError>,
     ) -> Result<T, crate::error::AppError> {
-        let _turn = self.writer_turn().await;
+        if let Some(mut writing) = self.writer().await? {
+            let result = body(&mut writing).await;
+            return writing.finish(result).await;
+        }
         self.begin().await?;
         let result = body(self).await;
         self.finish(result).await
@@ -140,24 +140,33 @@ impl DbConn {
         &mut self,
         body: impl AsyncFnOnce(&mut DbConn) -> Result<Outcome<T>, crate::error::AppError>,
     ) -> Result<T, crate::error::AppError> {
-        let _turn = self.writer_turn().await;
-        self.begin().await?;
-        match body(self).await {
-            Ok(Outcome::Commit(value)) => self.finish(Ok(value)).await,
+        let mut writing = self.writer().await?;
+        let conn = match &mut writing {
+            Some(writing) => writing,
+            None => {
+                self.begin().await?;
+                self
+            }
+        };
+        match body(conn).await {
+            Ok(Outcome::Commit(value)) => conn.finish(Ok(value)).await,
             Ok(Outcome::Rollback(value)) => {
-                self.end(Ending::Rollback).await?;
+                conn.end(Ending::Rollback).await?;
                 Ok(value)
             }
-            Err(error) => self.finish(Err(error)).await,
+            Err(error) => conn.finish(Err(error)).await,
         }
     }
 
-    /// On SQLite, waits for this transaction's turn to write (see [`WriterTurn`]); held
-    /// until the transaction ends. PostgreSQL needs none.
-    async fn writer_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    /// On SQLite outside a transaction, the writer with its transaction begun (see
+    /// [`Writer`]): the outermost transaction runs there, a nested one is a savepoint of it.
+    /// `None` on PostgreSQL, and inside a transaction.
+    async fn writer(&self) -> Result<Option<DbConn>, crate::error::AppError> {
         match self {
-            Self::Postgres(_) => None,
-            Self::Sqlite(_, turn) => Some(turn.0.clone().lock_owned().await),
+            Self::Sqlite(SqliteHandle::Pooled(_), writer) => {
+                Ok(Some(Self::Sqlite(writer.begin().await?, writer.clone())))
+            }
+            _ => Ok(None),
         }
     }
 
@@ -351,12 +360,16 @@ impl DbPool {
                     .runtime(deadpool::Runtime::Tokio1)
                     .build()
                     .context("building the SQLite pool")?;
+                let migrate = path.clone();
                 tokio::task::spawn_blocking(move || {
-                    let mut conn = open_sqlite(&path).context("opening SQLite")?;
+                    let mut conn = open_sqlite(&migrate).context("opening SQLite")?;
                     run_migrations(&mut conn, SQLITE_MIGRATIONS)
                 })
                 .await??;
-                Self::Sqlite(pool, WriterTurn::default())
+                let writer = Writer::open(&path, timeout)
+                    .await
+                    .context("opening the SQLite writer")?;
+                Self::Sqlite(pool, writer)
             }
         };
         Ok(pool)
@@ -369,7 +382,9 @@ impl DbPool {
                 conn: pool.get().await?,
                 pooler_begin: pooler_begin.clone(),
             }),
-            Self::Sqlite(pool, turn) => DbConn::Sqlite(pool.get().await?, turn.clone()),
+            Self::Sqlite(pool, writer) => {
+                DbConn::Sqlite(SqliteHandle::Pooled(pool.get().await?), writer.clone())
+            }
         })
     }
 
@@ -424,23 +439,26 @@ where
 
 fn open_sqlite(path: &str) -> diesel::ConnectionResult<SqliteConnection> {
     let mut conn = SqliteConnection::establish(path)?;
-    // SQLite forgets PRAGMAs between connections, so every new one needs them.
+    // SQLite forgets PRAGMAs between connections, so every new one needs them. The size
+    // limit truncates the WAL back to 64 MiB after a burst of writes made it longer.
     conn.batch_execute(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY; \
+         PRAGMA journal_size_limit = 67108864;",
     )
     .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
     Ok(conn)
 }
 
 fn establish_sqlite(path: &str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
+    open_sqlite_conn(path).boxed()
+}
+
+async fn open_sqlite_conn(path: &str) -> diesel::ConnectionResult<SqliteConn> {
     let path = path.to_owned();
-    async move {
-        tokio::task::spawn_blocking(move || open_sqlite(&path).map(SyncConnectionWrapper::new))
-            .await
-            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?
-    }
-    .boxed()
+    tokio::task::spawn_blocking(move || open_sqlite(&path).map(SyncConnectionWrapper::new))
+        .await
+        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?
 }
 
 #[cfg(test)]

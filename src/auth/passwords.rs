@@ -82,7 +82,9 @@ impl Passwords {
             )
             .map_err(|e| anyhow::anyhow!("argon2 parameters: {e}"))?;
             let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-            let dummy_hash = hash_with(&argon2, &uuid::Uuid::new_v4().to_string())?;
+            let dummy_hash = hash_with(&argon2, &uuid::Uuid::new_v4().to_string());
+            crate::memory::release_freed();
+            let dummy_hash = dummy_hash?;
             Ok(Self {
                 inner: Arc::new(Inner {
                     argon2,
@@ -114,7 +116,9 @@ impl Passwords {
         let password = password.to_owned();
         let hash = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            hash_with(&inner.argon2, &password)
+            let hash = hash_with(&inner.argon2, &password);
+            crate::memory::release_freed();
+            hash
         })
         .await
         .context("password hashing task")??;
@@ -150,6 +154,7 @@ impl Passwords {
                 .argon2
                 .verify_password(password.as_bytes(), &parsed)
                 .is_ok();
+            crate::memory::release_freed();
             Ok::<_, anyhow::Error>(known && matches)
         })
         .await

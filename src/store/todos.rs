@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     auth::UserId,
-    db::{DbConn, Outcome, with_conn},
+    db::{self, DbConn, Outcome, with_conn},
     error::AppError,
 };
 
@@ -178,14 +178,18 @@ pub(crate) async fn get(
     id: &str,
     columns: Columns,
 ) -> Result<Option<Todo>, AppError> {
-    let todo = with_conn!(conn, |c| {
-        owned_by(owner)
-            .filter(todos::id.eq(id))
-            .select(columns::todo_columns!(columns))
-            .first(c)
-            .await
-            .optional()
-    })?;
+    // One row by its key: in place (see `db::in_place`).
+    let todo = db::in_place(async {
+        with_conn!(conn, |c| {
+            owned_by(owner)
+                .filter(todos::id.eq(id))
+                .select(columns::todo_columns!(columns))
+                .first(c)
+                .await
+                .optional()
+        })
+    })
+    .await?;
     Ok(todo)
 }
 
@@ -193,6 +197,17 @@ pub(crate) async fn get(
 /// took. With `expected`, a stored version that differs is `CONFLICT` and nothing is
 /// written. A change that changes nothing writes nothing (and takes no number).
 pub(crate) async fn update(
+    conn: &mut DbConn,
+    owner: &UserId,
+    id: &str,
+    changes: &TodoChanges,
+    expected: Option<i32>,
+) -> Result<(Todo, Option<i64>), AppError> {
+    // One todo and the account's row: in place (see `db::in_place`).
+    db::in_place(update_in_place(conn, owner, id, changes, expected)).await
+}
+
+async fn update_in_place(
     conn: &mut DbConn,
     owner: &UserId,
     id: &str,
@@ -295,25 +310,25 @@ pub(crate) async fn delete(
     owner: &UserId,
     id: &str,
 ) -> Result<Option<i64>, AppError> {
-    let seq = conn
-        .transaction_or_rollback(async |conn| {
-            // One todo at most goes, so its slot is freed in the statement that numbers the
-            // change (undone with it when nothing was deleted).
-            let Some(seq) = quota::free_slot_numbered(conn, owner).await? else {
-                return Ok(Outcome::Rollback(None));
-            };
-            let buried = changes::bury!(&mut *conn, owner, seq, todos::id.eq(id))?;
-            if buried == 0 {
-                return Ok(Outcome::Rollback(None));
-            }
-            with_conn!(&mut *conn, |c| {
-                diesel::delete(owned_by(owner).filter(todos::id.eq(id)))
-                    .execute(c)
-                    .await
-            })?;
-            Ok(Outcome::Commit(Some(seq)))
-        })
-        .await?;
+    // One todo, its tombstone and the account's row: in place (see `db::in_place`).
+    let seq = db::in_place(conn.transaction_or_rollback(async |conn| {
+        // One todo at most goes, so its slot is freed in the statement that numbers the
+        // change (undone with it when nothing was deleted).
+        let Some(seq) = quota::free_slot_numbered(conn, owner).await? else {
+            return Ok(Outcome::Rollback(None));
+        };
+        let buried = changes::bury!(&mut *conn, owner, seq, todos::id.eq(id))?;
+        if buried == 0 {
+            return Ok(Outcome::Rollback(None));
+        }
+        with_conn!(&mut *conn, |c| {
+            diesel::delete(owned_by(owner).filter(todos::id.eq(id)))
+                .execute(c)
+                .await
+        })?;
+        Ok(Outcome::Commit(Some(seq)))
+    }))
+    .await?;
     changes::announce(conn, owner, seq).await;
     Ok(seq)
 }

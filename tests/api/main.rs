@@ -32,6 +32,7 @@ mod selection;
 mod sessions;
 mod shared_limits;
 mod shutdown;
+mod sqlite_writer;
 mod sync;
 mod todos;
 mod todos_bulk;

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::{NewTodo, Todo, quota};
 use crate::{
     auth::UserId,
-    db::{DbConn, Outcome, with_conn},
+    db::{self, DbConn, Outcome, with_conn},
     error::{AppError, AuthFailure},
     store::{
         changes,
@@ -25,6 +25,16 @@ use crate::{
 /// when the `client_id` made a todo of other fields; `NOT_FOUND` when the todo it made
 /// has been deleted.
 pub(crate) async fn create(
+    conn: &mut DbConn,
+    owner: &UserId,
+    new: NewTodo,
+    max_todos: u32,
+) -> Result<(Todo, Option<i64>), AppError> {
+    // One todo and the account's row: in place (see `db::in_place`).
+    db::in_place(create_in_place(conn, owner, new, max_todos)).await
+}
+
+async fn create_in_place(
     conn: &mut DbConn,
     owner: &UserId,
     new: NewTodo,

@@ -15,7 +15,12 @@ use super::{
     columns::{Columns, column, todo_columns},
     owned_by,
 };
-use crate::{auth::UserId, db::DbConn, db::with_conn, error::AppError, store::schema::todos};
+use crate::{
+    auth::UserId,
+    db::{self, DbConn, with_conn},
+    error::AppError,
+    store::schema::todos,
+};
 
 #[diesel::declare_sql_function]
 extern "SQL" {
@@ -233,6 +238,20 @@ macro_rules! beyond {
 
 /// One page of the owner's todos with each row's position, in the requested order.
 pub(crate) async fn list(
+    conn: &mut DbConn,
+    owner: &UserId,
+    query: &ListQuery<'_>,
+) -> Result<Vec<(Todo, Position)>, AppError> {
+    // Unfiltered, a page is an index walk of at most `limit` rows: in place (see
+    // `db::in_place`). A filter may pass over every row of the account before it fills one.
+    if *query.filter == Filter::default() {
+        db::in_place(list_page(conn, owner, query)).await
+    } else {
+        list_page(conn, owner, query).await
+    }
+}
+
+async fn list_page(
     conn: &mut DbConn,
     owner: &UserId,
     query: &ListQuery<'_>,
