@@ -7,11 +7,14 @@
 //! Behind a transaction-mode pooler (`prepared_statements: false`), a connection keeps no
 //! session state: no prepared-statement cache, no connect-time `statement_timeout`; each
 //! transaction sets its own with `SET LOCAL` instead.
+//!
+//! On SQLite every write transaction runs on one writer connection (`sqlite_writer`), and
+//! statements inside [`in_place`] run on the calling thread (`sqlite_runtime`).
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::{Context, bail};
-use diesel::{Connection, SqliteConnection, connection::SimpleConnection};
+use diesel::Connection;
 use diesel_async::{
     AsyncPgConnection, RunQueryDsl,
     async_connection_wrapper::AsyncConnectionWrapper,
@@ -19,14 +22,13 @@ use diesel_async::{
         AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
         deadpool::{Object, Pool},
     },
-    sync_connection_wrapper::SyncConnectionWrapper,
 };
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use futures_util::{FutureExt, future::BoxFuture};
 
 mod listen;
 mod pg;
 mod pooled;
+mod sqlite;
 mod sqlite_runtime;
 mod sqlite_writer;
 
@@ -34,15 +36,12 @@ use pg::{PgSession, establish_pg, pg_config, rustls_config};
 
 pub use listen::{Listened, listen};
 pub use pooled::{PgConn, PgPool};
-use sqlite_runtime::SqliteRuntime;
+pub use sqlite::SqliteConn;
 pub(crate) use sqlite_runtime::in_place;
 pub use sqlite_writer::{SqliteHandle, Writer};
 
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-
-/// SQLite, wrapped so diesel-async can run it on the blocking pool (or in place).
-pub type SqliteConn = SyncConnectionWrapper<SqliteConnection, SqliteRuntime>;
 
 /// A pool of connections to one of the two backends.
 #[derive(Clone)]
@@ -337,38 +336,7 @@ impl DbPool {
                 Self::Postgres(pool)
             }
             Target::Sqlite(path) => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
-                        .with_context(|| format!("creating {}", dir.display()))?;
-                }
-                let path = path
-                    .to_str()
-                    .context("the SQLite path is not UTF-8")?
-                    .to_owned();
-                let mut config = ManagerConfig::default();
-                config.recycling_method = RecyclingMethod::Fast;
-                config.custom_setup = Box::new(establish_sqlite);
-                let manager = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(
-                    path.clone(),
-                    config,
-                );
-                let pool = Pool::builder(manager)
-                    .max_size(size.unwrap_or(8))
-                    .wait_timeout(Some(timeout))
-                    .create_timeout(Some(timeout))
-                    .recycle_timeout(Some(timeout))
-                    .runtime(deadpool::Runtime::Tokio1)
-                    .build()
-                    .context("building the SQLite pool")?;
-                let migrate = path.clone();
-                tokio::task::spawn_blocking(move || {
-                    let mut conn = open_sqlite(&migrate).context("opening SQLite")?;
-                    run_migrations(&mut conn, SQLITE_MIGRATIONS)
-                })
-                .await??;
-                let writer = Writer::open(&path, timeout)
-                    .await
-                    .context("opening the SQLite writer")?;
+                let (pool, writer) = sqlite::connect(&path, size, timeout).await?;
                 Self::Sqlite(pool, writer)
             }
         };
@@ -435,30 +403,6 @@ where
         tracing::info!(%version, "applied migration");
     }
     Ok(())
-}
-
-fn open_sqlite(path: &str) -> diesel::ConnectionResult<SqliteConnection> {
-    let mut conn = SqliteConnection::establish(path)?;
-    // SQLite forgets PRAGMAs between connections, so every new one needs them. The size
-    // limit truncates the WAL back to 64 MiB after a burst of writes made it longer.
-    conn.batch_execute(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA temp_store = MEMORY; \
-         PRAGMA journal_size_limit = 67108864;",
-    )
-    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
-    Ok(conn)
-}
-
-fn establish_sqlite(path: &str) -> BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
-    open_sqlite_conn(path).boxed()
-}
-
-async fn open_sqlite_conn(path: &str) -> diesel::ConnectionResult<SqliteConn> {
-    let path = path.to_owned();
-    tokio::task::spawn_blocking(move || open_sqlite(&path).map(SyncConnectionWrapper::new))
-        .await
-        .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use tokio::{
     time::Instant,
 };
 
-use super::{SqliteConn, open_sqlite_conn};
+use super::{SqliteConn, sqlite::open_sqlite_conn};
 use crate::error::AppError;
 
 /// The writer connection, shared by the pool's clones.
