@@ -29,7 +29,7 @@ use crate::error::AppError;
 pub struct Writer {
     conn: Arc<Mutex<SqliteConn>>,
     path: Arc<str>,
-    /// Longest wait for the write lock another process holds.
+    /// Longest wait for the writers ahead, and again for another process's lock.
     timeout: Duration,
 }
 

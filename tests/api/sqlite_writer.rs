@@ -1,13 +1,13 @@
 //! SQLite's writer: while another process holds the file's write lock, a write waits for
 //! it (asking again without a thread asleep in SQLite) and reads go on meanwhile; once the
-//! lock is free the write lands, once.
+//! lock is free the write lands, once; past `DATABASE_TIMEOUT` it fails and writes nothing.
 
 use std::time::Duration;
 
 use diesel::{Connection, SqliteConnection, connection::SimpleConnection};
 use serde_json::json;
 
-use crate::helpers::{Backend, TestApp};
+use crate::helpers::{Backend, TestApp, assert_code};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_write_waits_for_another_process_and_reads_go_on() {
@@ -51,4 +51,37 @@ async fn a_write_waits_for_another_process_and_reads_go_on() {
         .collect();
     assert_eq!(titles.len(), 2, "{titles:?}");
     assert!(titles.contains(&"second".to_owned()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_write_that_never_gets_the_lock_fails_and_writes_nothing() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &["--database-timeout", "300ms"]).await;
+    let token = app.user("ada").await;
+    let path = app
+        .database_url
+        .strip_prefix("sqlite://")
+        .expect("a SQLite URL")
+        .to_owned();
+    let mut other = SqliteConnection::establish(&path).expect("a second connection");
+    other
+        .batch_execute("BEGIN IMMEDIATE")
+        .expect("the write lock");
+
+    let error = app
+        .gql_err(
+            Some(&token),
+            r#"mutation { createTodo(input: { title: "never" }) { id } }"#,
+            json!({}),
+        )
+        .await;
+    assert_code(&error, "INTERNAL_SERVER_ERROR");
+
+    other.batch_execute("ROLLBACK").expect("the lock released");
+    assert!(
+        app.all_todos(&token).await.is_empty(),
+        "nothing was written"
+    );
+    // The writer is usable again at once.
+    let todo = app.create_todo(&token, json!({ "title": "after" })).await;
+    assert_eq!(todo["title"], "after");
 }
