@@ -7,6 +7,7 @@ mod ids;
 mod limits;
 mod node;
 mod paging;
+mod plain;
 mod scalars;
 mod session_cookie;
 mod sessions;

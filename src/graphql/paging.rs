@@ -3,9 +3,17 @@
 
 mod cursor;
 
-use async_graphql::{ComplexObject, Context, Enum, InputObject, SimpleObject};
+use async_graphql::{
+    ComplexObject, Context, Enum, InputObject, Name, SimpleObject, Value,
+    parser::types::{Field, SelectionSet},
+};
 
-use super::{ContextExt, DateTime, text, todos::Priority, todos::TodoObject};
+use super::{
+    ContextExt, DateTime,
+    plain::{self, Fragments, Plain},
+    text,
+    todos::{Priority, TodoObject},
+};
 use crate::{
     auth::UserId,
     db::DbConn,
@@ -122,7 +130,49 @@ pub(crate) struct TodoEdge {
 impl TodoEdge {
     /// Opaque; pass to `after` or `before`.
     async fn cursor(&self) -> String {
+        self.cursor_text()
+    }
+}
+
+impl TodoEdge {
+    fn cursor_text(&self) -> String {
         self.cursors.encode(&self.position)
+    }
+}
+
+/// A field of `TodoEdge`.
+pub(crate) enum EdgeField {
+    Typename,
+    Node(<TodoObject as Plain>::Plan),
+    Cursor,
+}
+
+impl EdgeField {
+    fn of(field: &Field, fragments: &Fragments) -> Option<Self> {
+        Some(match field.name.node.as_str() {
+            "__typename" => Self::Typename,
+            "node" => Self::Node(TodoObject::plan(&field.selection_set.node, fragments)?),
+            "cursor" => Self::Cursor,
+            _ => return None,
+        })
+    }
+}
+
+impl Plain for TodoEdge {
+    type Plan = Vec<(Name, EdgeField)>;
+
+    fn plan(set: &SelectionSet, fragments: &Fragments) -> Option<Self::Plan> {
+        plain::plan_fields(set, fragments, &["TodoEdge"], &mut |field| {
+            EdgeField::of(field, fragments)
+        })
+    }
+
+    fn render(&self, plan: &Self::Plan) -> Value {
+        plain::render_fields(plan, |field| match field {
+            EdgeField::Typename => Value::String("TodoEdge".to_owned()),
+            EdgeField::Node(plan) => self.node.render(plan),
+            EdgeField::Cursor => Value::String(self.cursor_text()),
+        })
     }
 }
 
@@ -161,7 +211,7 @@ impl PageInfo {
 #[graphql(complex)]
 pub(crate) struct TodoConnection {
     /// The todos with their cursors.
-    edges: Vec<TodoEdge>,
+    edges: plain::List<TodoEdge>,
     /// Where this page sits.
     page_info: PageInfo,
     #[graphql(skip)]
@@ -173,8 +223,8 @@ pub(crate) struct TodoConnection {
 #[ComplexObject]
 impl TodoConnection {
     /// The todos of the page, without cursors.
-    async fn nodes(&self) -> Vec<TodoObject> {
-        self.edges.iter().map(|e| e.node.clone()).collect()
+    async fn nodes(&self) -> plain::List<TodoObject> {
+        plain::List(self.edges.0.iter().map(|e| e.node.clone()).collect())
     }
 
     /// How many todos match the filter, over all pages. Counted only when asked for.
@@ -252,7 +302,7 @@ impl TodoConnection {
             cursors,
         };
         Ok(Self {
-            edges,
+            edges: plain::List(edges),
             page_info,
             owner,
             filter,
@@ -303,4 +353,59 @@ fn to_filter(input: Option<TodoFilter>) -> Result<Filter, AppError> {
         due_before: input.due_before.map(|d| d.0),
         due_after: input.due_after.map(|d| d.0),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::Object;
+
+    use super::*;
+    use crate::graphql::todos::plan_tests::{assert_same_answers, todos};
+
+    struct Edges;
+
+    #[Object]
+    impl Edges {
+        async fn plain(&self) -> plain::List<TodoEdge> {
+            plain::List(edges())
+        }
+        async fn general(&self) -> Vec<TodoEdge> {
+            edges()
+        }
+    }
+
+    fn edges() -> Vec<TodoEdge> {
+        let cursors = Cursors::new(&Filter::default(), Order::default());
+        todos()
+            .into_iter()
+            .map(|node| TodoEdge {
+                position: Position::CreatedAt {
+                    key: node.0.created_at().naive_utc(),
+                    id: node.0.id.clone(),
+                },
+                node,
+                cursors: cursors.clone(),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn edges_answer_as_the_resolvers_do() {
+        for (shape, fragments) in [
+            (
+                "FIELD { cursor node { id title dueAt __typename } __typename }",
+                "",
+            ),
+            (
+                "FIELD { n: node { priority } c: cursor node { version } }",
+                "",
+            ),
+            (
+                "FIELD { node { ...F } cursor }",
+                "fragment F on Todo { id completedAt }",
+            ),
+        ] {
+            assert_same_answers(Edges, shape, fragments).await;
+        }
+    }
 }

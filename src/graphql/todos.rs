@@ -2,16 +2,19 @@
 //! the owner from `ctx.viewer()?`; the store cannot be called without it.
 
 mod bulk;
+mod plan;
 
 use async_graphql::{Context, Enum, ID, InputObject, Lookahead, MaybeUndefined, Object};
 
-use super::{ContextExt, DateTime, ids, paging, text};
+use super::{ContextExt, DateTime, ids, paging, plain, text};
 use crate::{
     error::AppError,
     store::todos::{self, Columns, NewTodo, TodoChanges},
 };
 
 pub(crate) use bulk::TodoBulkMutation;
+#[cfg(test)]
+pub(crate) use plan::tests as plan_tests;
 
 const TITLE_MAX: usize = 500;
 const NOTES_MAX: usize = 10_000;
@@ -25,7 +28,7 @@ pub(crate) struct TodoObject(pub(crate) todos::Todo);
 impl TodoObject {
     /// Opaque global id.
     pub(crate) async fn id(&self) -> ID {
-        ids::encode(ids::Kind::Todo, &self.0.id)
+        self.global_id()
     }
     /// Trimmed, 1 to 500 characters.
     async fn title(&self) -> &str {
@@ -67,6 +70,12 @@ impl TodoObject {
     /// The `clientId` it was created with, if any (lower-case, hyphenated UUID).
     async fn client_id(&self) -> Option<&str> {
         self.0.client_id()
+    }
+}
+
+impl TodoObject {
+    fn global_id(&self) -> ID {
+        ids::encode(ids::Kind::Todo, &self.0.id)
     }
 }
 
@@ -170,7 +179,11 @@ pub(crate) struct TodoQuery;
 #[Object]
 impl TodoQuery {
     /// One of the viewer's todos; null when it does not exist or is not the viewer's.
-    async fn todo(&self, ctx: &Context<'_>, id: ID) -> Result<Option<TodoObject>, AppError> {
+    async fn todo(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> Result<Option<plain::One<TodoObject>>, AppError> {
         let viewer = ctx.viewer()?;
         let Some(raw) = ids::decode_todo(&id, "id")? else {
             return Ok(None);
@@ -179,7 +192,7 @@ impl TodoQuery {
         let columns = selected_columns(&[ctx.look_ahead()]);
         Ok(todos::get(&mut conn, viewer.user_id(), &raw, columns)
             .await?
-            .map(TodoObject))
+            .map(|todo| plain::One(TodoObject(todo))))
     }
 
     /// The viewer's todos, a Relay connection with keyset cursors. `first`/`last` default

@@ -123,6 +123,33 @@ impl Todo {
     }
 }
 
+#[cfg(test)]
+impl Todo {
+    /// A todo as a read gives it, without a database: every field set when `full`, every
+    /// optional one empty otherwise.
+    pub(crate) fn sample(id: &str, full: bool) -> Self {
+        let at = |s: &str| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+                .unwrap_or_else(|e| panic!("{s}: {e}"))
+        };
+        Self {
+            id: id.to_owned(),
+            title: format!("title \"{id}\"\n"),
+            notes: full.then(|| "notes".to_owned()),
+            completed: full,
+            completed_at: full.then(|| at("2030-01-02 03:04:05.123456")),
+            priority: if full { 3 } else { 0 },
+            due_at: full.then(|| at("2031-02-03 04:05:06")),
+            version: 7,
+            created_at: at("2029-05-06 07:08:09.5"),
+            updated_at: at("2029-05-07 07:08:09"),
+            change_seq: 9,
+            created_seq: 1,
+            client_id: full.then(|| "6f1c1d3e-0d7a-4b6e-9a53-0c1f8f5d2b11".to_owned()),
+        }
+    }
+}
+
 /// A todo to create; its values already checked.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct NewTodo {
