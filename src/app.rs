@@ -68,7 +68,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         None => (WriteLimit::new(settings.write_rate_limit.0), None),
     };
     let accounts = accounts(&settings, &db, tokens.clone(), revocations.clone(), shared).await?;
-    let schema = graphql::build(
+    let schemas = graphql::build(
         AppState {
             db: db.clone(),
             accounts,
@@ -87,7 +87,7 @@ pub async fn spawn(settings: Settings) -> anyhow::Result<Server> {
         bytes: usize::try_from(settings.document_cache_bytes).unwrap_or(usize::MAX),
     };
     let executor = Executor::new(
-        schema,
+        schemas,
         limits(&settings),
         documents,
         metrics.clone(),

@@ -10,15 +10,25 @@
 //! operation a request picks (`operationName`) is found per request in the cached document:
 //! the same document may be sent with different operation names.
 //!
+//! An entry also remembers whether its document passed async-graphql's full validation,
+//! where that cannot depend on the request ([`Validity`]): the executor then runs only the
+//! checks that can.
+//!
 //! The cache is bounded by entries and by bytes of document text at once: each entry
 //! weighs its text's length, but at least an equal share of the byte budget, so no more
 //! than the configured number of entries ever fits.
 
 mod persisted;
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
-use async_graphql::{Request, ServerError};
+use async_graphql::{
+    Request, ServerError,
+    parser::types::{ExecutableDocument, OperationType},
+};
 use quick_cache::{DefaultHashBuilder, Lifecycle, Weighter, sync::Cache};
 use sha2::{Digest as _, Sha256};
 
@@ -44,6 +54,46 @@ pub struct CacheSize {
 struct Entry {
     vetted: Vetted,
     weight: u64,
+    /// Its operation passed async-graphql's full validation (see [`Validity`]).
+    valid: AtomicBool,
+}
+
+/// Whether a document whose one operation declares no variables is known to pass
+/// async-graphql's full validation. For such a document the rules see nothing but the
+/// document and the schema (the one rule that reads variable values finds none to read,
+/// and unused extra variables are ignored), so the verdict of one run holds for every
+/// later one; what can still differ (the cost, and the time limit) is checked every time.
+#[derive(Clone)]
+pub(crate) struct Validity(Arc<Entry>);
+
+impl Validity {
+    /// The document passed before.
+    pub(crate) fn known(&self) -> bool {
+        self.0.valid.load(Ordering::Relaxed)
+    }
+
+    /// The document has just passed.
+    pub(crate) fn record(&self) {
+        self.0.valid.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Whether the request's operation is one whose validation cannot depend on the request:
+/// the document's only operation, a query or mutation, declaring no variables, picked by
+/// its own name or by none.
+fn request_independent(document: &ExecutableDocument, wanted: Option<&str>) -> bool {
+    let mut operations = document.operations.iter();
+    let (Some((name, operation)), None) = (operations.next(), operations.next()) else {
+        return false;
+    };
+    let picked = match (wanted, name) {
+        (None, _) => true,
+        (Some(wanted), Some(name)) => wanted == name.as_str(),
+        (Some(_), None) => false,
+    };
+    picked
+        && operation.node.variable_definitions.is_empty()
+        && operation.node.ty != OperationType::Subscription
 }
 
 #[derive(Clone)]
@@ -108,11 +158,16 @@ impl Documents {
                 return Inspection {
                     operation: None,
                     refusal: Some(refusal),
+                    validity: None,
                 };
             }
         };
-        let inspection = entry.vetted.inspect(request.operation_name.as_deref());
+        let wanted = request.operation_name.as_deref();
+        let mut inspection = entry.vetted.inspect(wanted);
         if let (None, Some(document)) = (&inspection.refusal, &entry.vetted.document) {
+            if request_independent(document, wanted) {
+                inspection.validity = Some(Validity(Arc::clone(&entry)));
+            }
             request.set_parsed_query(document.clone());
         }
         inspection
@@ -140,6 +195,7 @@ impl Documents {
             let entry = Arc::new(Entry {
                 vetted: self.limits.vet(query),
                 weight: (query.len() as u64).max(self.share),
+                valid: AtomicBool::new(false),
             });
             self.cache.insert(hash, Arc::clone(&entry));
             entry
@@ -219,5 +275,23 @@ mod tests {
                 .is_ok_and(|d| d.operations.iter().count() == 2)
         );
         assert_eq!(cache.cache.len(), 1);
+    }
+
+    #[test]
+    fn only_a_lone_operation_without_variables_is_request_independent() {
+        let independent = |text: &str, wanted: Option<&str>| {
+            let document =
+                async_graphql::parser::parse_query(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            request_independent(&document, wanted)
+        };
+        assert!(independent("{ a }", None));
+        assert!(independent("query A { a }", None));
+        assert!(independent("query A { a }", Some("A")));
+        assert!(independent("mutation M { a }", None));
+        assert!(!independent("query A { a }", Some("B")));
+        assert!(!independent("{ a }", Some("A")));
+        assert!(!independent("query A($v: Int) { a(v: $v) }", None));
+        assert!(!independent("query A { a } query B { b }", Some("A")));
+        assert!(!independent("subscription S { a }", None));
     }
 }

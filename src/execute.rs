@@ -21,7 +21,7 @@ use crate::{
     auth::{Viewer, refresh_cookie::CookieChannel},
     documents::{CacheSize, Documents},
     error::{AppError, shape_response, shaped_code},
-    graphql::{Inspection, Limits, TodoSchema},
+    graphql::{Inspection, Limits, Schemas},
     metrics::{Metrics, UNKNOWN_OPERATION},
     request_meta::RequestMeta,
 };
@@ -29,7 +29,7 @@ use crate::{
 /// Runs GraphQL operations for every transport.
 #[derive(Clone)]
 pub struct Executor {
-    schema: TodoSchema,
+    schemas: Schemas,
     documents: Documents,
     metrics: Arc<Metrics>,
     request_timeout: Duration,
@@ -84,7 +84,7 @@ impl Executor {
     /// `documents` of them), recording into `metrics`; operations that answer once stop
     /// after `request_timeout`, and answers are capped at `max_response_bytes`.
     pub fn new(
-        schema: TodoSchema,
+        schemas: Schemas,
         limits: Limits,
         documents: CacheSize,
         metrics: Arc<Metrics>,
@@ -92,7 +92,7 @@ impl Executor {
         max_response_bytes: usize,
     ) -> Self {
         Self {
-            schema,
+            schemas,
             documents: Documents::new(limits, documents, Arc::clone(&metrics)),
             metrics,
             request_timeout,
@@ -119,12 +119,27 @@ impl Executor {
         let label = self.label(&call.inspection);
         let auth = call.inspection.operation.as_ref().and_then(|op| op.auth);
         let request_id = call.request_id.clone();
+        let validity = call.inspection.validity.clone();
+        let known_valid = validity.as_ref().is_some_and(|v| v.known());
+        let schema = if known_valid {
+            &self.schemas.known_valid
+        } else {
+            &self.schemas.full
+        };
         let response = match prepare(call) {
             Err(refusal) => Response::from_errors(vec![refusal]),
             Ok(request) => {
                 let limit = self.request_timeout;
-                match tokio::time::timeout(limit, self.schema.execute(request)).await {
-                    Ok(response) => response,
+                match tokio::time::timeout(limit, schema.execute(request)).await {
+                    Ok(response) => {
+                        // Without an error of any kind, the rules certainly passed.
+                        if let (Some(validity), false) = (&validity, known_valid)
+                            && response.errors.is_empty()
+                        {
+                            validity.record();
+                        }
+                        response
+                    }
                     Err(_) => {
                         tracing::warn!(request_id, ?limit, "request timed out");
                         Response::from_errors(vec![AppError::Timeout.to_server_error(&request_id)])
@@ -155,7 +170,7 @@ impl Executor {
                 let refused = Response::from_errors(vec![refusal]);
                 futures_util::stream::once(async { refused }).boxed()
             }
-            Ok(request) => self.schema.execute_stream(request),
+            Ok(request) => self.schemas.full.execute_stream(request),
         };
         let metrics = Arc::clone(&self.metrics);
         let max_bytes = self.max_response_bytes;

@@ -93,6 +93,9 @@ pub struct Inspection {
     pub operation: Option<Operation>,
     /// Why the request must not run, if it must not.
     pub refusal: Option<ServerError>,
+    /// Whether the document is known to pass async-graphql's full validation, when that
+    /// cannot depend on what it is sent with.
+    pub validity: Option<crate::documents::Validity>,
 }
 
 fn refusal(reason: &'static str, message: String) -> ServerError {
@@ -119,6 +122,7 @@ impl Vetted {
                 .as_ref()
                 .and_then(|document| operation(document, wanted)),
             refusal: self.refusal.clone(),
+            validity: None,
         }
     }
 }

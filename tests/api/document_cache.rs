@@ -139,3 +139,41 @@ backend_tests!(
         assert!(seen.hits <= 2 && seen.misses >= 4, "{seen:?}");
     }
 );
+
+backend_tests!(
+    a_document_that_passed_validation_is_still_checked_where_the_request_can_change_it,
+    |app| {
+        // Its variables can make a document invalid after it ran once, so validation runs
+        // in full for a document that declares any, every time.
+        let token = app.user("validated").await;
+        const PAGE: &str = "query Page($n: Int) { todos(first: $n) { nodes { id } } }";
+        let bad = json!({ "n": "twenty" });
+        let refused = |body: &Value| {
+            assert!(body.get("data").is_none(), "never ran: {body}");
+            body["errors"][0].clone()
+        };
+        let send = |variables: Value| app.request(PAGE).token(&token).variables(variables);
+        let first = refused(&send(bad.clone()).send().await.json());
+        assert_code(&first, "BAD_USER_INPUT");
+        send(json!({ "n": 1 })).send().await.data();
+        assert_eq!(refused(&send(bad).send().await.json()), first);
+
+        // A document without variables that passed keeps answering as it did; picked by
+        // another name it is refused as before.
+        const LIST: &str = "query List { todos(first: 1) { nodes { id } } }";
+        for _ in 0..3 {
+            let data = app.request(LIST).token(&token).send().await.data();
+            assert_eq!(data, json!({ "todos": { "nodes": [] } }));
+        }
+        let other = app.request(LIST).token(&token).operation_name("Other");
+        assert_code(&refused(&other.send().await.json()), "BAD_USER_INPUT");
+
+        // One that failed validation fails it every time.
+        const WRONG: &str = "query Wrong { todos(first: 1) { nodes { nope } } }";
+        let wrong = refused(&app.request(WRONG).token(&token).send().await.json());
+        for _ in 0..2 {
+            let again = app.request(WRONG).token(&token).send().await.json();
+            assert_eq!(refused(&again), wrong);
+        }
+    }
+);
