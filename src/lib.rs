@@ -27,7 +27,8 @@
 //! - `tombstone_purge`: ends the tombstones of deleted todos after `SYNC_TOMBSTONE_TTL`.
 //! - `write_limit`: todo writes per account, checked by the todo mutations.
 //! - `shared_limits`: the auth and write limits shared by replicas through PostgreSQL.
-//! - `memory`: gives the allocator's freed pages back to the OS after an argon2 hash.
+//! - `memory`: gives the allocator's freed pages back to the OS after an argon2 hash, and
+//!   keeps huge pages from pinning them.
 
 mod accounts;
 pub mod app;
@@ -40,7 +41,7 @@ pub(crate) mod execute;
 pub(crate) mod feed;
 pub(crate) mod graphql;
 pub(crate) mod http;
-mod memory;
+pub mod memory;
 pub(crate) mod metrics;
 pub(crate) mod request_meta;
 mod shared_limits;

@@ -15,6 +15,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    todo_graphql::memory::disable_huge_pages();
     // A missing .env is normal; the environment and flags still apply.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
