@@ -23,7 +23,10 @@ use async_graphql::{
 };
 
 /// A plan cannot follow fragments deeper than this; a validated document never nests them
-/// anywhere near it (fragment cycles and the depth limit are refused first).
+/// anywhere near it (fragment cycles and the depth limit are refused first). However the
+/// fragments repeat one another, a plan visits no more fields than the operation has once
+/// they are inlined, which the document limits cap (2,000 by default), and it compares a
+/// response key only with the distinct keys before it.
 const MAX_FRAGMENT_NESTING: usize = 16;
 
 /// The document's fragment definitions, by name.
