@@ -171,6 +171,24 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_key_repeated_through_fragments_is_planned_once() {
+        use async_graphql::parser::types::{DocumentOperations, Selection};
+        let text = "{ a { ...F title } } fragment F on Todo { title ...G ...G } \
+                    fragment G on Node { id title t: title }";
+        let document = async_graphql::parser::parse_query(text).unwrap_or_else(|e| panic!("{e}"));
+        let DocumentOperations::Single(operation) = &document.operations else {
+            panic!("one operation");
+        };
+        let Selection::Field(a) = &operation.node.selection_set.node.items[0].node else {
+            panic!("a field");
+        };
+        let plan = TodoObject::plan(&a.node.selection_set.node, &document.fragments)
+            .unwrap_or_else(|| panic!("plain fields only"));
+        let keys: Vec<&str> = plan.iter().map(|(key, _)| key.as_str()).collect();
+        assert_eq!(keys, ["title", "id", "t"]);
+    }
+
+    #[test]
     fn the_type_is_the_objects_own() {
         assert_eq!(<plain::One<TodoObject>>::type_name(), "Todo");
         assert_eq!(<plain::List<TodoObject>>::qualified_type_name(), "[Todo!]!");
