@@ -119,12 +119,10 @@ impl Executor {
         let label = self.label(&call.inspection);
         let auth = call.inspection.operation.as_ref().and_then(|op| op.auth);
         let request_id = call.request_id.clone();
-        let validity = call.inspection.validity.clone();
-        let known_valid = validity.as_ref().is_some_and(|v| v.known());
-        let schema = if known_valid {
-            &self.schemas.known_valid
-        } else {
-            &self.schemas.full
+        // A document not yet known to pass the full validation runs it, and may become known.
+        let (schema, unproven) = match call.inspection.validity.clone() {
+            Some(validity) if validity.known() => (&self.schemas.known_valid, None),
+            validity => (&self.schemas.full, validity),
         };
         let response = match prepare(call) {
             Err(refusal) => Response::from_errors(vec![refusal]),
@@ -133,7 +131,7 @@ impl Executor {
                 match tokio::time::timeout(limit, schema.execute(request)).await {
                     Ok(response) => {
                         // Without an error of any kind, the rules certainly passed.
-                        if let (Some(validity), false) = (&validity, known_valid)
+                        if let Some(validity) = &unproven
                             && response.errors.is_empty()
                         {
                             validity.record();

@@ -19,12 +19,11 @@
 
 use std::{sync::Arc, time::Duration};
 
-use quick_cache::sync::Cache;
-
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{
     Algorithm, Header, Validation, decode, decode_header, encode, errors::ErrorKind, jwk::JwkSet,
 };
+use quick_cache::sync::Cache;
 use serde::{Deserialize, Serialize};
 
 use super::{Revocations, SessionId, UserId, Viewer, keys::KeySet};
