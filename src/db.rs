@@ -8,8 +8,9 @@
 //! session state: no prepared-statement cache, no connect-time `statement_timeout`; each
 //! transaction sets its own with `SET LOCAL` instead.
 //!
-//! On SQLite every write transaction runs on one writer connection (`sqlite_writer`), and
-//! statements inside [`in_place`] run on the calling thread (`sqlite_runtime`).
+//! On SQLite every write transaction runs on one writer connection (`sqlite_writer`), the
+//! log is checkpointed beside it (`sqlite_checkpoint`), and statements inside [`in_place`]
+//! run on the calling thread (`sqlite_runtime`).
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
 
@@ -29,6 +30,7 @@ mod listen;
 mod pg;
 mod pooled;
 mod sqlite;
+mod sqlite_checkpoint;
 mod sqlite_runtime;
 mod sqlite_writer;
 
@@ -124,7 +126,9 @@ impl DbConn {
     ) -> Result<T, crate::error::AppError> {
         if let Some(mut writing) = self.writer().await? {
             let result = body(&mut writing).await;
-            return writing.finish(result).await;
+            let result = writing.finish(result).await;
+            writing.hand_over().await;
+            return result;
         }
         self.begin().await?;
         let result = body(self).await;
@@ -147,14 +151,32 @@ impl DbConn {
                 self
             }
         };
-        match body(conn).await {
+        let result = match body(conn).await {
             Ok(Outcome::Commit(value)) => conn.finish(Ok(value)).await,
-            Ok(Outcome::Rollback(value)) => {
-                conn.end(Ending::Rollback).await?;
-                Ok(value)
-            }
+            Ok(Outcome::Rollback(value)) => conn
+                .end(Ending::Rollback)
+                .await
+                .map(|()| value)
+                .map_err(Into::into),
             Err(error) => conn.finish(Err(error)).await,
+        };
+        if let Some(writing) = writing {
+            writing.hand_over().await;
         }
+        result
+    }
+
+    /// Gives SQLite's write turn to the next writer and lets it run first: the waker of the
+    /// next one runs next on this worker thread, and the rest of this request (rendering,
+    /// the socket) goes to the back of the queue, where the other workers can take it.
+    /// Without the yield, each request's remaining work ran between two turns, on the
+    /// writers' critical path.
+    async fn hand_over(self) {
+        if let Self::Sqlite(_, writer) = &self {
+            writer.turn_ended();
+        }
+        drop(self);
+        tokio::task::yield_now().await;
     }
 
     /// On SQLite outside a transaction, the writer with its transaction begun (see

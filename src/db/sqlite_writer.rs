@@ -17,11 +17,11 @@ use diesel::{
 };
 use diesel_async::{AsyncConnection, TransactionManager as _, pooled_connection::deadpool::Object};
 use tokio::{
-    sync::{Mutex, OwnedMutexGuard},
+    sync::{Mutex, OwnedMutexGuard, mpsc},
     time::Instant,
 };
 
-use super::{SqliteConn, sqlite::open_sqlite_conn};
+use super::{SqliteConn, sqlite::open_sqlite_conn, sqlite_checkpoint};
 use crate::error::AppError;
 
 /// The writer connection, shared by the pool's clones.
@@ -29,6 +29,8 @@ use crate::error::AppError;
 pub struct Writer {
     conn: Arc<Mutex<SqliteConn>>,
     path: Arc<str>,
+    /// Told after each turn (see `sqlite_checkpoint`).
+    checkpoints: mpsc::Sender<()>,
     /// Longest wait for the writers ahead, and again for another process's lock.
     timeout: Duration,
 }
@@ -65,11 +67,19 @@ impl std::ops::DerefMut for SqliteHandle {
 impl Writer {
     /// Opens the writer connection on the database at `path`.
     pub(super) async fn open(path: &str, timeout: Duration) -> diesel::ConnectionResult<Self> {
+        let conn = Arc::new(Mutex::new(open_writer(path).await?));
         Ok(Self {
-            conn: Arc::new(Mutex::new(open_writer(path).await?)),
+            checkpoints: sqlite_checkpoint::spawn(path.to_owned(), Arc::downgrade(&conn)),
+            conn,
             path: Arc::from(path),
             timeout,
         })
+    }
+
+    /// Called once a turn has ended: its pages are in the log, to be checkpointed.
+    pub(super) fn turn_ended(&self) {
+        // A full channel already holds a round for these pages.
+        let _ = self.checkpoints.try_send(());
     }
 
     /// Waits for the writer's turn and begins an immediate transaction on it; each of the
@@ -122,8 +132,11 @@ fn is_busy(error: &DieselError) -> bool {
 
 async fn open_writer(path: &str) -> diesel::ConnectionResult<SqliteConn> {
     let mut conn = open_sqlite_conn(path).await?;
-    conn.spawn_blocking(|c| c.batch_execute("PRAGMA busy_timeout = 0"))
-        .await
-        .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+    // Its checkpoints run elsewhere (`sqlite_checkpoint`).
+    conn.spawn_blocking(|c| {
+        c.batch_execute("PRAGMA busy_timeout = 0; PRAGMA wal_autocheckpoint = 0")
+    })
+    .await
+    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
     Ok(conn)
 }

@@ -85,3 +85,56 @@ async fn a_write_that_never_gets_the_lock_fails_and_writes_nothing() {
     let todo = app.create_todo(&token, json!({ "title": "after" })).await;
     assert_eq!(todo["title"], "after");
 }
+
+/// The writer never checkpoints inside a write (`sqlite_checkpoint` does it beside): the
+/// log's pages still reach the database file, and once the log is long it starts over
+/// from its beginning (its header's checkpoint sequence number goes up) instead of growing
+/// without end.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_log_reaches_the_database_file_and_starts_over() {
+    let app = TestApp::spawn_with(Backend::Sqlite, &[]).await;
+    let path = app
+        .database_url
+        .strip_prefix("sqlite://")
+        .expect("a SQLite URL")
+        .to_owned();
+    let token = app.user("ada").await;
+    let file_len = || std::fs::metadata(&path).expect("the database file").len();
+    // Bytes 12..16 of the log's header: how many times it has started over.
+    let restarts = || {
+        let log = std::fs::read(format!("{path}-wal")).expect("the log");
+        u32::from_be_bytes(log[12..16].try_into().expect("a log header"))
+    };
+    let (file_before, restarts_before) = (file_len(), restarts());
+
+    // About 15 pages each: past the 4,096 pages of a long log.
+    let notes = "n".repeat(10_000);
+    for _ in 0..25 {
+        let creates = (0..16).map(|i| {
+            app.create_todo(&token, json!({ "title": format!("t{i}"), "notes": notes }))
+        });
+        futures_util::future::join_all(creates).await;
+    }
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while restarts() == restarts_before {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the log never started over: {} bytes",
+            std::fs::metadata(format!("{path}-wal")).map_or(0, |m| m.len())
+        );
+        // A log starts over at the first write after a checkpoint that reached its end.
+        app.create_todo(&token, json!({ "title": "one more" })).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        file_len() > file_before + 400 * 10_000,
+        "the notes reached the database file: {} -> {} bytes",
+        file_before,
+        file_len()
+    );
+    let data = app
+        .gql_ok(Some(&token), "{ todos(first: 1) { totalCount } }", json!({}))
+        .await;
+    assert!(data["todos"]["totalCount"].as_u64() >= Some(400), "{data}");
+}
