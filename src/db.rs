@@ -29,6 +29,7 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 mod listen;
 mod pg;
 mod pooled;
+mod prepared;
 mod sqlite;
 mod sqlite_checkpoint;
 mod sqlite_runtime;
@@ -38,6 +39,7 @@ use pg::{PgSession, establish_pg, pg_config, rustls_config};
 
 pub use listen::{Listened, listen};
 pub use pooled::{PgConn, PgPool};
+pub(crate) use prepared::Prepared;
 pub use sqlite::SqliteConn;
 pub(crate) use sqlite_runtime::in_place;
 pub use sqlite_writer::{SqliteHandle, Writer};

@@ -25,7 +25,7 @@ use super::{
 };
 use crate::{
     auth::UserId,
-    db::{DbConn, with_backend, with_conn},
+    db::{DbConn, Prepared, with_backend, with_conn},
     error::AppError,
 };
 
@@ -50,12 +50,14 @@ pub(crate) async fn announce(conn: &mut DbConn, owner: &UserId, seq: Option<i64>
         conn,
         postgres | c | {
             // The clock is the notification's own, just after the commit.
-            diesel::sql_query(
-                "SELECT pg_notify($1, $2 || ' ' || \
-                 (extract(epoch from clock_timestamp()) * 1000000)::bigint)",
+            Prepared(
+                diesel::sql_query(
+                    "SELECT pg_notify($1, $2 || ' ' || \
+                     (extract(epoch from clock_timestamp()) * 1000000)::bigint)",
+                )
+                .bind::<diesel::sql_types::Text, _>(CHANNEL)
+                .bind::<diesel::sql_types::Text, _>(&payload),
             )
-            .bind::<diesel::sql_types::Text, _>(CHANNEL)
-            .bind::<diesel::sql_types::Text, _>(&payload)
             .execute(c)
             .await
             .map(drop)
@@ -88,12 +90,15 @@ macro_rules! advance {
         use $crate::store::schema::users;
         let values = $values;
         $crate::db::with_conn!($conn, |c| {
-            diesel::update($target)
-                .set(values)
-                .returning(users::sync_version)
-                .get_result::<i64>(c)
-                .await
-                .optional()
+            // One text per call site: kept prepared (see `db::Prepared`).
+            $crate::db::Prepared(
+                diesel::update($target)
+                    .set(values)
+                    .returning(users::sync_version),
+            )
+            .get_result::<i64>(c)
+            .await
+            .optional()
         })
     }};
 }

@@ -15,7 +15,7 @@ use diesel::{
 use diesel_async::RunQueryDsl;
 
 use crate::{
-    db::{DbConn, with_backend},
+    db::{DbConn, Prepared, with_backend},
     error::AppError,
 };
 
@@ -87,7 +87,7 @@ pub(crate) async fn check_auth(
         postgres
             | c
             | {
-                diesel::sql_query(
+                Prepared(diesel::sql_query(
                 "SELECT CASE WHEN $1::text IS NULL THEN 0 ELSE rate_limit_take($1, $2, $3) END AS ip, \
                  CASE WHEN $4::text IS NULL THEN 0 ELSE rate_limit_backlog($4) END \
                  AS account_backlog",
@@ -95,7 +95,7 @@ pub(crate) async fn check_auth(
             .bind::<Nullable<Text>, _>(ip_key)
             .bind::<BigInt, _>(step)
             .bind::<BigInt, _>(period)
-            .bind::<Nullable<Text>, _>(account)
+            .bind::<Nullable<Text>, _>(account))
             .get_result::<AuthWaits>(c)
             .await
             },
@@ -109,11 +109,13 @@ pub(crate) async fn add(conn: &mut DbConn, key: &str, amount_us: i64) -> Result<
     let row = with_backend!(
         conn,
         postgres | c | {
-            diesel::sql_query("SELECT rate_limit_add($1, $2) AS backlog")
-                .bind::<Text, _>(key)
-                .bind::<BigInt, _>(amount_us)
-                .get_result::<Backlog>(c)
-                .await
+            Prepared(
+                diesel::sql_query("SELECT rate_limit_add($1, $2) AS backlog")
+                    .bind::<Text, _>(key)
+                    .bind::<BigInt, _>(amount_us),
+            )
+            .get_result::<Backlog>(c)
+            .await
         },
         sqlite | _c | Err(only_postgres())
     )?;
@@ -131,12 +133,14 @@ pub(crate) async fn add_many(
     let rows = with_backend!(
         conn,
         postgres | c | {
-            diesel::sql_query(
-                "SELECT u.k AS key, rate_limit_add(u.k, u.n) AS backlog \
+            Prepared(
+                diesel::sql_query(
+                    "SELECT u.k AS key, rate_limit_add(u.k, u.n) AS backlog \
                  FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS u(k, n, i) ORDER BY u.i",
+                )
+                .bind::<Array<Text>, _>(keys)
+                .bind::<Array<BigInt>, _>(amounts_us),
             )
-            .bind::<Array<Text>, _>(keys)
-            .bind::<Array<BigInt>, _>(amounts_us)
             .load::<KeyBacklog>(c)
             .await
         },

@@ -15,7 +15,7 @@ use diesel_async::RunQueryDsl;
 use super::schema::{refresh_tokens, revoked_sessions, sessions};
 use crate::{
     auth::{SessionId, UserId},
-    db::{DbConn, with_backend, with_conn},
+    db::{DbConn, Prepared, with_backend, with_conn},
     error::AppError,
 };
 
@@ -191,13 +191,15 @@ pub async fn get(conn: &mut DbConn, owner: &UserId, id: &str) -> Result<Option<S
 pub async fn claim(conn: &mut DbConn, hash: &str) -> Result<Option<String>, AppError> {
     let now = super::now().naive_utc();
     let claimed = with_conn!(conn, |c| {
-        diesel::update(
-            refresh_tokens::table
-                .filter(refresh_tokens::token_hash.eq(hash))
-                .filter(refresh_tokens::used_at.is_null()),
+        Prepared(
+            diesel::update(
+                refresh_tokens::table
+                    .filter(refresh_tokens::token_hash.eq(hash))
+                    .filter(refresh_tokens::used_at.is_null()),
+            )
+            .set(refresh_tokens::used_at.eq(now))
+            .returning(refresh_tokens::session_id),
         )
-        .set(refresh_tokens::used_at.eq(now))
-        .returning(refresh_tokens::session_id)
         .get_result::<String>(c)
         .await
         .optional()

@@ -23,7 +23,7 @@ use super::{
 };
 use crate::{
     auth::UserId,
-    db::{self, DbConn, Outcome, with_conn},
+    db::{self, DbConn, Outcome, Prepared, with_conn},
     error::AppError,
 };
 
@@ -279,13 +279,16 @@ async fn update_in_place(
                     todos::change_seq.eq(seq),
                 );
                 let todo = with_conn!(&mut *conn, |c| {
-                    diesel::update(
-                        owned_by(owner)
-                            .filter(todos::id.eq(id))
-                            .filter(todos::version.eq(current.version)),
+                    // Every field set: one text (see `db::Prepared`).
+                    Prepared(
+                        diesel::update(
+                            owned_by(owner)
+                                .filter(todos::id.eq(id))
+                                .filter(todos::version.eq(current.version)),
+                        )
+                        .set(values)
+                        .returning(Todo::as_returning()),
                     )
-                    .set(values)
-                    .returning(Todo::as_returning())
                     .get_result(c)
                     .await
                     .optional()

@@ -110,9 +110,8 @@ async fn the_log_reaches_the_database_file_and_starts_over() {
     // About 15 pages each: past the 4,096 pages of a long log.
     let notes = "n".repeat(10_000);
     for _ in 0..25 {
-        let creates = (0..16).map(|i| {
-            app.create_todo(&token, json!({ "title": format!("t{i}"), "notes": notes }))
-        });
+        let creates = (0..16)
+            .map(|i| app.create_todo(&token, json!({ "title": format!("t{i}"), "notes": notes })));
         futures_util::future::join_all(creates).await;
     }
 
@@ -124,7 +123,8 @@ async fn the_log_reaches_the_database_file_and_starts_over() {
             std::fs::metadata(format!("{path}-wal")).map_or(0, |m| m.len())
         );
         // A log starts over at the first write after a checkpoint that reached its end.
-        app.create_todo(&token, json!({ "title": "one more" })).await;
+        app.create_todo(&token, json!({ "title": "one more" }))
+            .await;
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(
@@ -134,7 +134,11 @@ async fn the_log_reaches_the_database_file_and_starts_over() {
         file_len()
     );
     let data = app
-        .gql_ok(Some(&token), "{ todos(first: 1) { totalCount } }", json!({}))
+        .gql_ok(
+            Some(&token),
+            "{ todos(first: 1) { totalCount } }",
+            json!({}),
+        )
         .await;
     assert!(data["todos"]["totalCount"].as_u64() >= Some(400), "{data}");
 }
