@@ -20,7 +20,7 @@ use tokio::sync::{Mutex, mpsc};
 
 use super::{SqliteConn, sqlite::open_sqlite_conn};
 
-/// A log this long (in pages: 4 MiB, SQLite's own threshold) is copied to its end in a
+/// A log this long (in pages: 4 MiB, about SQLite's own 1,000) is copied to its end in a
 /// writer's turn, which costs the writes waiting behind it a few milliseconds (mostly the
 /// two syncs). Under load that is every round, and longer logs measured worse (createTodo
 /// p99 65 to 82 ms at 4,096 pages against 36 to 55 ms at 1,024, alternating on one
