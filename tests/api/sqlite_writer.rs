@@ -16,17 +16,7 @@ async fn a_write_waits_for_another_process_and_reads_go_on() {
     let first = app.create_todo(&token, json!({ "title": "first" })).await;
     let first_id = first["id"].as_str().expect("an id").to_owned();
 
-    let path = app
-        .database_url
-        .strip_prefix("sqlite://")
-        .expect("a SQLite URL")
-        .to_owned();
-    let mut other = SqliteConnection::establish(&path).expect("a second connection");
-    other
-        // A busy timeout, as any other process would set: the server's checkpoints take
-        // SQLite's locks for moments of their own.
-        .batch_execute("PRAGMA busy_timeout = 5000; BEGIN IMMEDIATE")
-        .expect("the write lock");
+    let mut other = holding_the_write_lock(&app);
 
     let write = app.create_todo(&token, json!({ "title": "second" }));
     tokio::pin!(write);
@@ -59,17 +49,7 @@ async fn a_write_waits_for_another_process_and_reads_go_on() {
 async fn a_write_that_never_gets_the_lock_fails_and_writes_nothing() {
     let app = TestApp::spawn_with(Backend::Sqlite, &["--database-timeout", "300ms"]).await;
     let token = app.user("ada").await;
-    let path = app
-        .database_url
-        .strip_prefix("sqlite://")
-        .expect("a SQLite URL")
-        .to_owned();
-    let mut other = SqliteConnection::establish(&path).expect("a second connection");
-    other
-        // A busy timeout, as any other process would set: the server's checkpoints take
-        // SQLite's locks for moments of their own.
-        .batch_execute("PRAGMA busy_timeout = 5000; BEGIN IMMEDIATE")
-        .expect("the write lock");
+    let mut other = holding_the_write_lock(&app);
 
     let error = app
         .gql_err(
@@ -97,11 +77,7 @@ async fn a_write_that_never_gets_the_lock_fails_and_writes_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_log_reaches_the_database_file_and_starts_over() {
     let app = TestApp::spawn_with(Backend::Sqlite, &[]).await;
-    let path = app
-        .database_url
-        .strip_prefix("sqlite://")
-        .expect("a SQLite URL")
-        .to_owned();
+    let path = database_file(&app);
     let token = app.user("ada").await;
     let file_len = || std::fs::metadata(&path).expect("the database file").len();
     // Bytes 12..16 of the log's header: how many times it has started over.
@@ -145,4 +121,23 @@ async fn the_log_reaches_the_database_file_and_starts_over() {
         )
         .await;
     assert!(data["todos"]["totalCount"].as_u64() >= Some(400), "{data}");
+}
+
+/// The path of the server's SQLite file.
+fn database_file(app: &TestApp) -> String {
+    app.database_url
+        .strip_prefix("sqlite://")
+        .expect("a SQLite URL")
+        .to_owned()
+}
+
+/// A second connection to the server's file, holding its write lock as another process
+/// would (with a busy timeout, as any would set: the server's checkpoints take SQLite's
+/// locks for moments of their own).
+fn holding_the_write_lock(app: &TestApp) -> SqliteConnection {
+    let mut other = SqliteConnection::establish(&database_file(app)).expect("a second connection");
+    other
+        .batch_execute("PRAGMA busy_timeout = 5000; BEGIN IMMEDIATE")
+        .expect("the write lock");
+    other
 }
