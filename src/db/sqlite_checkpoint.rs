@@ -43,12 +43,23 @@ pub(super) fn spawn(path: String, writer: Weak<Mutex<SqliteConn>>) -> mpsc::Send
     let (wrote, mut writes) = mpsc::channel(1);
     tokio::spawn(async move {
         let mut own = None;
+        let mut failing = false;
         while writes.recv().await.is_some() {
             let started = Instant::now();
-            if let Err(error) = checkpoint(&path, &mut own, &writer).await {
-                // Reopened on the next round; the log waits for it meanwhile.
-                own = None;
-                tracing::warn!(%error, "checkpointing the SQLite log failed");
+            match checkpoint(&path, &mut own, &writer).await {
+                // Said once a failing streak (a full disk fails every round, up to ten a
+                // second); the connection is reopened on the next round, and the log
+                // waits for it meanwhile.
+                Err(error) => {
+                    own = None;
+                    if !std::mem::replace(&mut failing, true) {
+                        tracing::warn!(%error, "checkpointing the SQLite log failed");
+                    }
+                }
+                Ok(()) if std::mem::take(&mut failing) => {
+                    tracing::info!("checkpointing the SQLite log works again");
+                }
+                Ok(()) => {}
             }
             tokio::time::sleep(PAUSE.saturating_sub(started.elapsed())).await;
         }

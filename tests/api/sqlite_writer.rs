@@ -82,8 +82,11 @@ async fn the_log_reaches_the_database_file_and_starts_over() {
     let file_len = || std::fs::metadata(&path).expect("the database file").len();
     // Bytes 12..16 of the log's header: how many times it has started over.
     let restarts = || {
-        let log = std::fs::read(format!("{path}-wal")).expect("the log");
-        u32::from_be_bytes(log[12..16].try_into().expect("a log header"))
+        let mut header = [0u8; 32];
+        std::fs::File::open(format!("{path}-wal"))
+            .and_then(|mut log| std::io::Read::read_exact(&mut log, &mut header))
+            .expect("the log's header");
+        u32::from_be_bytes(header[12..16].try_into().expect("four bytes"))
     };
     let (file_before, restarts_before) = (file_len(), restarts());
 
