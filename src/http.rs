@@ -10,7 +10,7 @@
 //! once on the parsed document and negotiates the media type itself, before the engine
 //! runs; the WebSocket upgrade hands the socket to `ws`, which drives it itself.
 
-use std::{net::IpAddr, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -20,6 +20,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::get,
 };
+use tower::ServiceBuilder;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
@@ -96,31 +97,34 @@ pub fn router(state: HttpState) -> anyhow::Result<Router> {
     let header = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
-    Ok(Router::new()
+    let routes = Router::new()
         .route("/.well-known/jwks.json", get(jwks))
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .with_state(state)
-        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(header(header::CONTENT_SECURITY_POLICY, API_CSP))
-        .layer(header(header::REFERRER_POLICY, "no-referrer"))
-        .layer(cors)
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(trace)
+        .with_state(Arc::new(state));
+    // One stack around the whole router, outermost first: `Router::layer` would box every
+    // layer of every route anew, and each request clones them all (36 boxes a request).
+    let stack = ServiceBuilder::new()
+        .map_request(request_id::drop_invalid::<Body>)
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .layer(tower::util::MapRequestLayer::new(
-            request_id::drop_invalid::<Body>,
-        )))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(cors)
+        .layer(header(header::REFERRER_POLICY, "no-referrer"))
+        .layer(header(header::CONTENT_SECURITY_POLICY, API_CSP))
+        .layer(header(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(header(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .service(routes);
+    Ok(Router::new().fallback_service(stack))
 }
 
 async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn metrics(State(state): State<HttpState>) -> Response {
+async fn metrics(State(state): State<Arc<HttpState>>) -> Response {
     let body = state.metrics.render(&state.db);
     let mut response = body.into_response();
     response.headers_mut().insert(
@@ -130,7 +134,7 @@ async fn metrics(State(state): State<HttpState>) -> Response {
     response
 }
 
-async fn readyz(State(state): State<HttpState>) -> Response {
+async fn readyz(State(state): State<Arc<HttpState>>) -> Response {
     let ready = tokio::time::timeout(Duration::from_secs(2), state.db.ping())
         .await
         .unwrap_or(false);
@@ -143,7 +147,7 @@ async fn readyz(State(state): State<HttpState>) -> Response {
 }
 
 /// The public keys that verify access tokens (none with HS256 alone).
-async fn jwks(State(state): State<HttpState>) -> Response {
+async fn jwks(State(state): State<Arc<HttpState>>) -> Response {
     let mut response = axum::Json(state.tokens.jwks()).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,

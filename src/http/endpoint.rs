@@ -3,7 +3,7 @@
 //! executed, shaped, measured and capped by the [`Executor`](crate::execute::Executor) that
 //! the WebSocket transport shares.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use async_graphql::{ServerError, http::GraphiQLSource};
 use axum::{
@@ -95,7 +95,7 @@ fn unauthorized(failure: AuthFailure, format: Format) -> Response {
 }
 
 pub(super) async fn graphql_post(
-    State(state): State<HttpState>,
+    State(state): State<Arc<HttpState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
@@ -225,7 +225,7 @@ pub(super) async fn graphql_post(
 
 /// `GET /graphql`: a WebSocket upgrade, GraphiQL, or a query in the query string.
 pub(super) async fn graphql_get(
-    State(state): State<HttpState>,
+    State(state): State<Arc<HttpState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     request: axum::extract::Request,
 ) -> Response {
@@ -238,7 +238,7 @@ pub(super) async fn graphql_get(
 }
 
 async fn query_get(
-    state: HttpState,
+    state: Arc<HttpState>,
     peer: SocketAddr,
     headers: HeaderMap,
     query: String,

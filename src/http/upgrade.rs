@@ -2,7 +2,7 @@
 //! instance's socket cap (503, before upgrading), the subprotocol, and the
 //! `Authorization` header's token. The socket itself is `ws`'s.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
     extract::{FromRequestParts as _, ws::WebSocketUpgrade},
@@ -34,7 +34,7 @@ pub(super) fn is_websocket(headers: &HeaderMap) -> bool {
 }
 
 /// Upgrades `GET /graphql` to a GraphQL WebSocket, or refuses it.
-pub(super) async fn upgrade(state: HttpState, peer: SocketAddr, mut parts: Parts) -> Response {
+pub(super) async fn upgrade(state: Arc<HttpState>, peer: SocketAddr, mut parts: Parts) -> Response {
     let format = Format::Json;
     if !state.options.origin_allowed(&parts.headers) {
         let message = "WebSockets from this origin are not allowed (CORS_ALLOWED_ORIGINS)";
