@@ -17,6 +17,12 @@ use axum::http::HeaderMap;
 use futures_util::{Stream, StreamExt as _};
 use tokio::time::Instant;
 
+mod json;
+
+#[cfg(test)]
+pub(crate) use json::response as answer_text;
+pub(crate) use json::{Json, pre_written};
+
 use crate::{
     auth::{Viewer, refresh_cookie::CookieChannel},
     documents::{CacheSize, Documents},
@@ -220,9 +226,9 @@ fn finish(mut response: Response, request_id: &str, max_bytes: usize) -> (&'stat
     // Nothing ran, so there is no `data` to speak of, not even null (GraphQL's "Response
     // Format", and what graphql-http's audits check).
     let encoded = if never_ran {
-        encode_capped(&serde_json::json!({ "errors": response.errors }), max_bytes)
+        json::errors(&response.errors, max_bytes)
     } else {
-        encode_capped(&response, max_bytes)
+        json::response(&response, max_bytes)
     };
     let encoded = encoded.unwrap_or_else(|| {
         tracing::warn!(request_id, max_bytes, "answer over the response limit");
@@ -246,45 +252,4 @@ fn finish(mut response: Response, request_id: &str, max_bytes: usize) -> (&'stat
             outcome,
         },
     )
-}
-
-/// `body` as JSON, or `None` when that is more than `max` bytes: the writing stops there,
-/// so an oversized answer is never held twice.
-pub(crate) fn encode_capped(body: &impl serde::Serialize, max: usize) -> Option<Vec<u8>> {
-    struct Capped {
-        bytes: Vec<u8>,
-        max: usize,
-    }
-    impl std::io::Write for Capped {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            if self.bytes.len() + buf.len() > self.max {
-                return Err(std::io::Error::other("over the response limit"));
-            }
-            self.bytes.extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    // Most answers fit in a few KiB: one allocation instead of a dozen regrowths.
-    let mut out = Capped {
-        bytes: Vec::with_capacity(max.min(8 * 1024)),
-        max,
-    };
-    serde_json::to_writer(&mut out, body).ok()?;
-    Some(out.bytes)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn encoding_stops_at_the_cap() {
-        let body = serde_json::json!({ "data": "x".repeat(100) });
-        assert!(encode_capped(&body, 50).is_none());
-        let encoded = encode_capped(&body, 200).unwrap_or_default();
-        assert_eq!(encoded, serde_json::to_vec(&body).unwrap_or_default());
-    }
 }

@@ -4,7 +4,7 @@
 mod cursor;
 
 use async_graphql::{
-    ComplexObject, Context, Enum, InputObject, Name, SimpleObject, Value,
+    ComplexObject, Context, Enum, InputObject, Name, SimpleObject,
     parser::types::{Field, SelectionSet},
 };
 
@@ -18,6 +18,7 @@ use crate::{
     auth::UserId,
     db::DbConn,
     error::AppError,
+    execute::Json,
     store::todos::{self, Columns, Direction, Filter, ListQuery, Order, OrderField, Position},
 };
 use cursor::Cursors;
@@ -167,12 +168,12 @@ impl Plain for TodoEdge {
         })
     }
 
-    fn render(&self, plan: &Self::Plan) -> Value {
-        plain::render_fields(plan, |field| match field {
-            EdgeField::Typename => Value::String("TodoEdge".to_owned()),
-            EdgeField::Node(plan) => self.node.render(plan),
-            EdgeField::Cursor => Value::String(self.cursor_text()),
-        })
+    fn render(&self, plan: &Self::Plan, out: &mut Json) {
+        plain::render_fields(plan, out, |field, out| match field {
+            EdgeField::Typename => out.str("TodoEdge"),
+            EdgeField::Node(plan) => self.node.render(plan, out),
+            EdgeField::Cursor => out.str(&self.cursor_text()),
+        });
     }
 }
 

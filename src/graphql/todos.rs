@@ -111,6 +111,18 @@ pub(crate) enum Priority {
     High,
 }
 
+impl Priority {
+    /// The value's name in the schema.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::None => "NONE",
+            Self::Low => "LOW",
+            Self::Medium => "MEDIUM",
+            Self::High => "HIGH",
+        }
+    }
+}
+
 impl From<Priority> for todos::Priority {
     fn from(priority: Priority) -> Self {
         match priority {
