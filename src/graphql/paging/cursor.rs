@@ -11,7 +11,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::{
     error::AppError,
@@ -54,13 +54,27 @@ enum WireKey<S> {
     Text(S),
 }
 
+/// What a cursor carries of the list it was made for.
+fn fingerprint(filter: &Filter, order: Order) -> Arc<str> {
+    let canonical = serde_json::to_vec(&(filter, order)).unwrap_or_default();
+    let digest = Sha256::digest(&canonical);
+    URL_SAFE_NO_PAD.encode(&digest[..9]).into()
+}
+
 impl Cursors {
     /// The cursors of the list of `filter` in `order`.
     pub(super) fn new(filter: &Filter, order: Order) -> Self {
-        let canonical = serde_json::to_vec(&(filter, order)).unwrap_or_default();
-        let digest = Sha256::digest(&canonical);
+        // Most lists are unfiltered: their fingerprints, one per order, are made once.
+        static UNFILTERED: [OnceLock<Arc<str>>; 10] = [const { OnceLock::new() }; 10];
+        let slot = (order.field as usize) * 2 + order.direction as usize;
+        let fingerprint = match UNFILTERED.get(slot) {
+            Some(cached) if *filter == Filter::default() => {
+                Arc::clone(cached.get_or_init(|| fingerprint(filter, order)))
+            }
+            _ => fingerprint(filter, order),
+        };
         Self {
-            fingerprint: URL_SAFE_NO_PAD.encode(&digest[..9]).into(),
+            fingerprint,
             field: order.field,
         }
     }
@@ -133,6 +147,33 @@ mod tests {
 
     fn time(s: &str) -> NaiveDateTime {
         s.parse().unwrap_or_default()
+    }
+
+    #[test]
+    fn each_unfiltered_order_keeps_its_own_fingerprint() {
+        use OrderField::*;
+        let mut seen = std::collections::HashSet::new();
+        for field in [CreatedAt, UpdatedAt, DueAt, Priority, Title] {
+            for direction in [Direction::Asc, Direction::Desc] {
+                let order = Order { field, direction };
+                let made = Cursors::new(&Filter::default(), order).fingerprint;
+                let again = Cursors::new(&Filter::default(), order).fingerprint;
+                assert_eq!(made, fingerprint(&Filter::default(), order));
+                assert_eq!(made, again);
+                assert!(
+                    seen.insert(made),
+                    "{field:?} {direction:?} shares a fingerprint"
+                );
+            }
+        }
+        let filtered = Filter {
+            completed: Some(true),
+            ..Filter::default()
+        };
+        let order = Order::default();
+        let made = Cursors::new(&filtered, order).fingerprint;
+        assert_eq!(made, fingerprint(&filtered, order));
+        assert!(!seen.contains(&made));
     }
 
     fn json_of(cursor: &str) -> Value {
