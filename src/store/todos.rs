@@ -206,7 +206,7 @@ pub(crate) async fn get(
     columns: Columns,
 ) -> Result<Option<Todo>, AppError> {
     // One row by its key: in place (see `db::in_place`).
-    let todo = db::in_place(async {
+    let todo: Option<columns::Partial> = db::in_place(async {
         with_conn!(conn, |c| {
             owned_by(owner)
                 .filter(todos::id.eq(id))
@@ -217,7 +217,7 @@ pub(crate) async fn get(
         })
     })
     .await?;
-    Ok(todo)
+    Ok(todo.map(Todo::from))
 }
 
 /// Applies `changes` to the owner's todo; returns it and the change number the update

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{
     Priority, Todo,
-    columns::{Columns, column, todo_columns},
+    columns::{Columns, Partial, column, todo_columns},
     owned_by,
 };
 use crate::{
@@ -261,7 +261,7 @@ async fn list_page(
     let up = requested_asc != query.from_end;
     let field = query.order.field;
     let columns = query.columns.with_sort_key(field);
-    let rows: Vec<(Todo, Option<String>)> = with_conn!(conn, |c| {
+    let rows: Vec<(Partial, Option<String>)> = with_conn!(conn, |c| {
         let title_key = column!(
             field == OrderField::Title,
             lower(todos::title).nullable(),
@@ -324,6 +324,7 @@ async fn list_page(
     let mut page: Vec<(Todo, Position)> = rows
         .into_iter()
         .map(|(todo, title_key)| {
+            let todo = Todo::from(todo);
             let position = Position::of(field, &todo, title_key);
             (todo, position)
         })
