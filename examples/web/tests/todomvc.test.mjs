@@ -152,19 +152,25 @@ describe("TodoMVC", () => {
     await addTodos(page, "open one", "done one", "open two");
     await page.locator("ul.todo-list > li").nth(1).locator("input.toggle").check();
     const selected = () => page.locator("ul.filters a.selected").getAttribute("href");
-    assert.equal(await selected(), "#/");
+    // A click changes the hash and the app renders after it: wait for the render, never
+    // read the page in between.
+    const shows = (filter, list) =>
+      eventually(
+        async () => (await selected()) === filter && (await titles(page)).join() === list.join(),
+        5000,
+        `the ${filter} filter showing ${list.join(", ")}`,
+      );
+    await shows("#/", ["open one", "done one", "open two"]);
 
     await page.locator('ul.filters a[href="#/active"]').click();
-    assert.equal(await selected(), "#/active");
-    assert.deepEqual(await titles(page), ["open one", "open two"]);
+    await shows("#/active", ["open one", "open two"]);
     // An item changed while filtered leaves the filtered list (so click: `check()` would wait
     // to see it checked).
     await page.locator("ul.todo-list > li").nth(0).locator("input.toggle").click();
-    assert.deepEqual(await titles(page), ["open two"]);
+    await shows("#/active", ["open two"]);
 
     await page.locator('ul.filters a[href="#/completed"]').click();
-    assert.equal(await selected(), "#/completed");
-    assert.deepEqual(await titles(page), ["open one", "done one"]);
+    await shows("#/completed", ["open one", "done one"]);
 
     await eventually(async () => {
       await page.reload();
@@ -174,8 +180,7 @@ describe("TodoMVC", () => {
     assert.equal(new URL(page.url()).hash, "#/completed");
 
     await page.locator('ul.filters a[href="#/"]').click();
-    assert.equal(await selected(), "#/");
-    assert.deepEqual(await titles(page), ["open one", "done one", "open two"]);
+    await shows("#/", ["open one", "done one", "open two"]);
     await context.close();
   });
 
