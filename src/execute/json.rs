@@ -80,7 +80,7 @@ impl Json {
 
     #[inline]
     fn push(&mut self, bytes: &[u8]) {
-        if self.over || self.bytes.len() + bytes.len() > self.max {
+        if self.over || self.bytes.len().saturating_add(bytes.len()) > self.max {
             self.over = true;
             return;
         }
@@ -147,7 +147,14 @@ impl Json {
         let bytes = text.as_bytes();
         // Nearly every string has nothing to escape: one check of the room, one copy.
         if !needs_escaping(bytes) {
-            if self.over || self.bytes.len() + bytes.len() + 2 > self.max {
+            if self.over
+                || self
+                    .bytes
+                    .len()
+                    .saturating_add(bytes.len())
+                    .saturating_add(2)
+                    > self.max
+            {
                 self.over = true;
                 return;
             }
