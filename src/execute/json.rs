@@ -9,7 +9,7 @@
 //! makes `Value::Binary` only from uploads, which are input: a binary value in an answer is
 //! always one of these.
 
-use async_graphql::{Name, Response, ServerError, Value};
+use async_graphql::{Response, ServerError, Value};
 
 /// JSON text under construction, at most `max` bytes; past that it stops growing and
 /// [`Json::finish`] gives nothing.
@@ -226,11 +226,6 @@ impl Json {
             self.over = true;
         }
     }
-
-    /// A response key, as [`Json::key`].
-    pub(crate) fn name(&mut self, first: bool, key: &Name) {
-        self.key(first, key.as_str());
-    }
 }
 
 impl std::io::Write for Json {
@@ -294,7 +289,7 @@ const ESCAPE: [u8; 256] = {
 
 #[cfg(test)]
 mod tests {
-    use async_graphql::{Number, indexmap::IndexMap};
+    use async_graphql::{Name, Number, indexmap::IndexMap};
     use proptest::prelude::*;
 
     use super::*;
@@ -332,9 +327,16 @@ mod tests {
 
     proptest! {
         #[test]
-        fn a_response_is_what_serde_json_writes(data in value(), errors in 0..3usize) {
+        fn a_response_is_what_serde_json_writes(
+            data in value(),
+            errors in 0..3usize,
+            extension in prop::option::of(value()),
+        ) {
             let mut response = Response::new(data);
             response.errors = (0..errors).map(|i| ServerError::new(format!("e{i}\n\""), None)).collect();
+            if let Some(extension) = extension {
+                response.extensions.insert("x".to_owned(), extension);
+            }
             let ours = super::response(&response, usize::MAX);
             let theirs = serde_json::to_vec(&response).ok();
             prop_assert_eq!(ours, theirs);

@@ -134,7 +134,7 @@ pub(crate) fn render_fields<K>(
 ) {
     out.begin_object();
     for (i, (key, field)) in plan.iter().enumerate() {
-        out.name(i == 0, key);
+        out.key(i == 0, key);
         value(field, out);
     }
     out.end_object();

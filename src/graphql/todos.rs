@@ -112,14 +112,13 @@ pub(crate) enum Priority {
 }
 
 impl Priority {
-    /// The value's name in the schema.
+    /// The value's name in the schema, as the `Enum` derive spells it.
     pub(crate) fn name(self) -> &'static str {
-        match self {
-            Self::None => "NONE",
-            Self::Low => "LOW",
-            Self::Medium => "MEDIUM",
-            Self::High => "HIGH",
-        }
+        use async_graphql::resolver_utils::EnumType as _;
+        Self::items()
+            .iter()
+            .find(|item| item.value == self)
+            .map_or("", |item| item.name)
     }
 }
 

@@ -201,6 +201,22 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn every_priority_is_written_as_the_schema_names_it() {
+        use async_graphql::{Value, resolver_utils::enum_value};
+        for priority in [
+            Priority::None,
+            Priority::Low,
+            Priority::Medium,
+            Priority::High,
+        ] {
+            assert_eq!(
+                enum_value(priority),
+                Value::Enum(Name::new(priority.name()))
+            );
+        }
+    }
+
+    #[test]
     fn the_type_is_the_objects_own() {
         assert_eq!(<plain::One<TodoObject>>::type_name(), "Todo");
         assert_eq!(<plain::List<TodoObject>>::qualified_type_name(), "[Todo!]!");
